@@ -1,0 +1,104 @@
+"""Gates after classify, on ``revenue`` (the input) and the two extracts read back from their CSV
+files, ``premium`` and ``ordinary``: a partition, each side of the threshold, and a z-score that an
+independent recomputation (DuckDB's stddev_pop) confirms."""
+
+from __future__ import annotations
+
+from . import CheckContext, quote
+from .model import ERROR, WARN, Finding, gate
+
+STAGE = "classify"
+TOLERANCE = 1e-9  # z-scores are floats: equal up to rounding noise
+
+
+def _threshold(ctx: CheckContext) -> float:
+    return float(ctx.params["z_threshold"])
+
+
+@gate(STAGE, "partition.complete_and_disjoint", ERROR, "zscore",
+      "Premium et ordinaires forment une partition des produits : chaque vin dans exactement un fichier.")
+def partition(ctx: CheckContext) -> Finding:
+    return ctx.offending(
+        "with extracted as (select product_id, 'premium' as fichier from premium "
+        "              union all select product_id, 'ordinaires' from ordinary), "
+        "counted as (select revenue.product_id, count(extracted.product_id) as fichiers "
+        "            from revenue left join extracted using (product_id) group by all) "
+        "select product_id, fichiers from counted where fichiers <> 1 "
+        "union all select product_id, 1 from extracted where product_id not in (select product_id from revenue) "
+        "order by product_id",
+        lambda n, rows: f"{n} vin(s) absent(s), en double ou inconnu(s) dans les extractions "
+                        f"({quote(rows, 'product_id', n)}). Ne diffusez pas les extractions.")
+
+
+@gate(STAGE, "premium.above_threshold", ERROR, "zscore", "Chaque vin premium a un z-score > seuil.")
+def premium_above(ctx: CheckContext) -> Finding:
+    t = _threshold(ctx)
+    return ctx.offending(
+        f"select product_id, price_eur, z_score from premium where not (z_score > {t}) order by product_id",
+        lambda n, rows: f"{n} vin(s) classé(s) premium avec z ≤ {t} ({quote(rows, 'product_id', n)}).")
+
+
+@gate(STAGE, "ordinary.at_or_below_threshold", ERROR, "zscore",
+      "Chaque vin ordinaire a un z-score ≤ seuil.")
+def ordinary_below(ctx: CheckContext) -> Finding:
+    t = _threshold(ctx)
+    return ctx.offending(
+        f"select product_id, price_eur, z_score from ordinary where not (z_score <= {t}) order by product_id",
+        lambda n, rows: f"{n} vin(s) classé(s) ordinaire(s) avec z > {t} ({quote(rows, 'product_id', n)}).")
+
+
+@gate(STAGE, "zscore.recomputed", ERROR, "zscore",
+      "Le z-score de chaque vin est confirmé par un recalcul indépendant (DuckDB, écart-type de population).")
+def recomputed(ctx: CheckContext) -> Finding:
+    return ctx.offending(
+        "with stats as (select avg(price_eur::double) as mean, stddev_pop(price_eur::double) as std "
+        "               from revenue), "
+        "extracted as (select product_id, price_eur, z_score from premium "
+        "         union all select product_id, price_eur, z_score from ordinary) "
+        "select product_id, z_score, "
+        "       case when std = 0 then 0 else (price_eur::double - mean) / std end as z_recalcule "
+        f"from extracted, stats where abs(z_score - z_recalcule) > {TOLERANCE} order by product_id",
+        lambda n, rows: f"{n} z-score(s) ne correspondent pas au recalcul "
+                        f"({quote(rows, 'product_id', n)}). Ne diffusez pas les extractions.")
+
+
+@gate(STAGE, "zscore.standardized", ERROR, "zscore",
+      "Sur l'ensemble des vins, les z-scores ont une moyenne 0 et un écart-type 1.")
+def standardized(ctx: CheckContext) -> Finding:
+    mean, std, n = ctx.con.execute(
+        "select avg(z_score), stddev_pop(z_score), count(*) from "
+        "(select z_score from premium union all select z_score from ordinary)").fetchone()
+    if n < 2 or (std is not None and abs(std) < TOLERANCE):  # one price for all: z is 0 everywhere
+        ok = mean is not None and abs(mean) < 1e-6
+    else:
+        ok = abs(mean) < 1e-6 and abs(std - 1) < 1e-6
+    observed = {"moyenne": mean, "ecart_type": std}
+    return Finding(int(not ok), observed, {"moyenne": 0, "ecart_type": 1},
+                   f"Les z-scores ne sont pas centrés réduits ({observed}) : le calcul est faux.")
+
+
+@gate(STAGE, "premium.cutoff_price", ERROR, "zscore",
+      "Le prix seuil (moyenne + seuil x écart-type) sépare les deux fichiers.")
+def cutoff_price(ctx: CheckContext) -> Finding:
+    t = _threshold(ctx)
+    mean, std = ctx.con.execute("select avg(price_eur::double), stddev_pop(price_eur::double) "
+                                "from revenue").fetchone()
+    cutoff = (mean or 0) + t * (std or 0)
+    observed = {"prix_seuil": round(cutoff, 2),
+                "premium_min": ctx.scalar("select min(price_eur) from premium"),
+                "ordinaire_max": ctx.scalar("select max(price_eur) from ordinary")}
+    return ctx.offending(
+        f"select product_id, price_eur, 'premium sous le seuil' as ecart from premium "
+        f"where price_eur::double <= {cutoff} - 1e-9 "
+        f"union all select product_id, price_eur, 'ordinaire au-dessus du seuil' from ordinary "
+        f"where price_eur::double > {cutoff} + 1e-9 order by product_id",
+        lambda n, rows: f"{n} vin(s) du mauvais côté du prix seuil {cutoff:.2f} € "
+                        f"({quote(rows, 'product_id', n)}).",
+        observed=observed, expected=f"premium > {cutoff:.2f} € ≥ ordinaires")
+
+
+@gate(STAGE, "premium.not_empty", WARN, "zscore", "Au moins un vin est premium ce mois-ci.")
+def premium_not_empty(ctx: CheckContext) -> Finding:
+    n = ctx.count("select * from premium")
+    return Finding(int(n == 0), n, "> 0", "Aucun vin premium ce mois-ci (aucun prix au-delà du seuil). "
+                                          "Vérifiez que c'est attendu.")

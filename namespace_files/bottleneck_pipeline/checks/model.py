@@ -1,0 +1,113 @@
+"""The check model: every gate has a stable id, a stage, a severity, and a French message.
+
+A check is a function that returns what it found (offending rows, observed vs expected); an
+empty finding means the check passed. ``error`` stops the run before anything is published;
+``warn`` is recorded in the quality report.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+ERROR = "error"
+WARN = "warn"
+MAX_ROWS = 10  # offending rows kept per check: enough to act on, small enough for an alert
+
+# The five families the brief requires, plus schema (the input contract) and business rules.
+FAMILIES = ("schema", "duplicates", "missing_values", "volumes", "revenue", "zscore", "business")
+
+
+@dataclass
+class Finding:
+    """What a check saw. ``count == 0`` means the check passed."""
+
+    count: int
+    observed: Any
+    expected: Any
+    message: str = ""  # French, for a business reader; required when count > 0
+    rows: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    id: str
+    stage: str
+    severity: str
+    family: str
+    description: str
+    passed: bool
+    observed: Any
+    expected: Any
+    message: str
+    offending_count: int
+    rows: list[dict]
+
+    @property
+    def blocking(self) -> bool:
+        return not self.passed and self.severity == ERROR
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(asdict(self), default=str))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CheckResult":
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Gate:
+    id: str
+    stage: str
+    severity: str
+    family: str
+    description: str  # French: what it detects and why it matters to the business
+    func: Callable[..., Finding]
+
+
+REGISTRY: dict[str, list[Gate]] = {}
+
+
+def gate(stage: str, check_id: str, severity: str, family: str, description: str):
+    """Register a check function for a stage (declared next to the stage it guards)."""
+    assert severity in (ERROR, WARN) and family in FAMILIES
+
+    def register(func: Callable[..., Finding]) -> Callable[..., Finding]:
+        REGISTRY.setdefault(stage, []).append(
+            Gate(f"{stage}.{check_id}", stage, severity, family, description, func))
+        return func
+
+    return register
+
+
+def evaluate(g: Gate, finding: Finding) -> CheckResult:
+    passed = finding.count == 0
+    return CheckResult(
+        id=g.id, stage=g.stage, severity=g.severity, family=g.family,
+        description=g.description, passed=passed, observed=finding.observed,
+        expected=finding.expected, message="" if passed else finding.message,
+        offending_count=finding.count, rows=finding.rows[:MAX_ROWS],
+    )
+
+
+def blocking(results: list[CheckResult]) -> list[CheckResult]:
+    return [r for r in results if r.blocking]
+
+
+def summary_fr(results: list[CheckResult]) -> str:
+    """A short French summary for logs, alerts and the run output."""
+    failed_errors = [r for r in results if r.blocking]
+    warnings = [r for r in results if not r.passed and r.severity == WARN]
+    passed = sum(r.passed for r in results)
+    head = f"{passed}/{len(results)} contrôles réussis"
+    if failed_errors:
+        head += f", {len(failed_errors)} bloquant(s)"
+    if warnings:
+        head += f", {len(warnings)} avertissement(s)"
+    lines = [head + "."]
+    for r in failed_errors:
+        lines.append(f"BLOQUANT [{r.id}] {r.message}")
+    for r in warnings:
+        lines.append(f"Avertissement [{r.id}] {r.message}")
+    return "\n".join(lines)

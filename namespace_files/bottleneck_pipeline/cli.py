@@ -1,0 +1,180 @@
+"""Command line: ``bottleneck run`` for the whole month locally, one subcommand per stage for
+Kestra tasks, ``check STAGE`` for the test subflows and ``finalize`` for the parent flow's end.
+
+Exit statuses: 0 success, 1 bug, 2 usage, 3 data rejected (never retry), 4 infrastructure (retry).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from . import STAGES, __version__, pipeline
+from .checks.model import blocking, summary_fr
+from .failures import EXIT_OK, PipelineError, as_pipeline_error
+from .logs import RunLog
+from .publish import finalize
+from .runner import RunOptions, new_run_id, run
+from .storage import read_json
+
+REPO_SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+
+
+def current_period() -> str:
+    return datetime.now(ZoneInfo("Europe/Paris")).strftime("%Y-%m")
+
+
+def kestra_outputs(outputs: dict, counters: dict | None = None) -> None:
+    """Outputs and metrics for Kestra (``::{...}::`` lines on stdout; harmless elsewhere)."""
+    from kestra import Kestra
+
+    Kestra.outputs(outputs)
+    for name, value in (counters or {}).items():
+        Kestra.counter(name, value)
+
+
+def _files(parser: argparse.ArgumentParser, names: tuple[str, ...], what: str) -> None:
+    for name in names:
+        parser.add_argument(f"--{name}", type=Path, required=True, help=f"{name} {what}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bottleneck", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="text for a terminal, json (one object per line) for Kestra")
+    parser.add_argument("--run-id", help="identifier carried by every log line (Kestra: execution id)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the five stages and their gates, publish the period folder")
+    p.add_argument("--input", type=Path, default=REPO_SAMPLE,
+                   help="folder holding erp.xlsx, web.xlsx, liaison.xlsx (default: bundled sample)")
+    p.add_argument("--output", type=Path, default=Path("output"), help="output root (default ./output)")
+    p.add_argument("--period", default=None, help="YYYY-MM (default: the current month, Paris time)")
+    _run_parameters(p)
+    p.add_argument("--retries", type=int, default=2, help="retries of an infrastructure failure")
+    p.add_argument("--retry-delay", type=float, default=2.0, help="seconds before the first retry")
+
+    for stage, files in pipeline.STAGE_FILES.items():
+        what = "workbook (.xlsx)" if stage == "ingest" else "input file (.parquet)"
+        p = sub.add_parser(stage, help=f"stage {stage}: writes {', '.join(files.outputs)} into --out-dir")
+        _files(p, files.inputs, what)
+        p.add_argument("--out-dir", type=Path, required=True)
+        if stage == "report":
+            p.add_argument("--period", required=True, help="YYYY-MM")
+        if stage in ("report", "classify"):
+            p.add_argument("--z-threshold", type=float, default=2.0)
+
+    p = sub.add_parser("check", help="run one stage's quality gates on its files (exit 3 on error)")
+    checks = p.add_subparsers(dest="stage", required=True)
+    for stage, files in pipeline.STAGE_FILES.items():
+        c = checks.add_parser(stage, help=f"gates after {stage}")
+        if stage != "ingest":
+            _files(c, files.inputs, "input file of the stage (.parquet)")
+        c.add_argument("--out-dir", type=Path, required=True, help="the stage's output folder")
+        _run_parameters(c)
+
+    p = sub.add_parser("finalize", help="final check of a run's folder: deliverables present, "
+                                        "run_summary.json and quality_report.json written")
+    p.add_argument("--dir", type=Path, required=True,
+                   help="folder with the deliverables, the *_manifest.json and quality_*.json files")
+    p.add_argument("--period", required=True)
+    return parser
+
+
+def _run_parameters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--z-threshold", type=float, default=2.0, help="premium when z > this (default 2)")
+    p.add_argument("--max-orphan-share", type=float, default=0.05,
+                   help="share of web products allowed without an ERP match (default 0.05)")
+
+
+def dispatch(args: argparse.Namespace, log: RunLog) -> int:
+    if args.command == "run":
+        opts = RunOptions(args.input, args.output, args.period, args.z_threshold,
+                          args.max_orphan_share, max(0, args.retries), args.retry_delay)
+        run(opts, log)
+        return EXIT_OK
+    if args.command == "check":
+        return _check(args, log)
+    if args.command == "finalize":
+        return _finalize(args, log)
+    stage = args.command
+    inputs = {name: getattr(args, name) for name in pipeline.STAGE_FILES[stage].inputs}
+    extra = {}
+    if stage == "report":
+        extra = {"period": args.period, "z_threshold": args.z_threshold}
+    elif stage == "classify":
+        extra = {"z_threshold": args.z_threshold}
+    manifest = getattr(pipeline, stage)(**inputs, **extra, out_dir=args.out_dir)
+    log.event(stage, "done", rows_in=manifest["rows_in"], rows_out=manifest["rows_out"],
+              seconds=manifest["seconds"])
+    figures = {k: manifest[k] for k in ("ca_total", "premium_count", "ordinary_count") if k in manifest}
+    kestra_outputs({"rows_in": manifest["rows_in"], "rows_out": manifest["rows_out"], **figures},
+                   {f"{stage}.rows_out": manifest["rows_out"]})
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace, log: RunLog) -> int:
+    stage = args.stage
+    inputs = {} if stage == "ingest" else {
+        name: getattr(args, name) for name in pipeline.STAGE_FILES[stage].inputs}
+    params = {"z_threshold": args.z_threshold, "max_orphan_share": args.max_orphan_share}
+    results = pipeline.check_stage(stage, inputs, args.out_dir, params)
+    failed = blocking(results)
+    warnings = sum(1 for r in results if not r.passed and r.severity == "warn")
+    log.event(stage, "checked", summary_fr(results).replace("\n", " | "),
+              level="error" if failed else "info")
+    kestra_outputs({"passed": not failed, "errors": len(failed), "warnings": warnings},
+                   {f"{stage}.check_errors": len(failed), f"{stage}.check_warnings": warnings})
+    pipeline.raise_if_blocking(stage, results)
+    return EXIT_OK
+
+
+def _finalize(args: argparse.Namespace, log: RunLog) -> int:
+    folder = args.dir
+    manifests = {stage: read_json(pipeline.manifest_path(folder, stage)) for stage in STAGES}
+    results = []
+    from .checks.model import CheckResult
+
+    for stage in STAGES:
+        results += [CheckResult.from_dict(r) for r in read_json(pipeline.quality_path(folder, stage))["results"]]
+    summary = finalize(folder, args.period, log.run_id, manifests, results)
+    log.event("finalize", "done", f"CA {summary['ca_total']:,.2f} EUR, {summary['products']} products, "
+                                  f"{summary['premium_count']} premium")
+    kestra_outputs({k: summary[k] for k in ("products", "ca_total", "premium_count", "ordinary_count")},
+                   {"products": summary["products"], "premium_count": summary["premium_count"]})
+    return EXIT_OK
+
+
+def report_failure(err: PipelineError, debug: bool, raw: BaseException | None) -> None:
+    where = f" at stage {err.stage}" if err.stage else ""
+    print(f"\nFAILED ({err.kind}){where}: {err.message}", file=sys.stderr)
+    if err.hint:
+        print(f"What to do: {err.hint}", file=sys.stderr)
+    if debug and raw is not None:
+        traceback.print_exception(raw)
+    elif err.kind == "bug":
+        print("(rerun with --debug for the traceback)", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    period = getattr(args, "period", None) or current_period()
+    if args.command == "run":
+        args.period = period
+    log = RunLog(args.run_id or new_run_id(), period, args.log_format)
+    try:
+        return dispatch(args, log)
+    except KeyboardInterrupt:
+        print("\ninterrupted: nothing was published", file=sys.stderr)
+        return 130
+    except Exception as raw:  # noqa: BLE001 - the one place that turns failures into statuses
+        err = as_pipeline_error(raw)
+        report_failure(err, args.debug, raw.__cause__ or raw)
+        return err.exit_status

@@ -1,0 +1,208 @@
+"""Each stage at file level: explicit input files in, an output folder out, plus a manifest.
+
+This is the one code path behind both runners: a Kestra ``python.Commands`` task calls a stage
+through the command line (cli.py), and the local runner (runner.py) calls the same functions in
+order. Each stage writes its outputs and ``<stage>_manifest.json`` (rows in and out, seconds,
+parameters, stage figures); ``check_stage`` runs the stage's gates on those files.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import labels_fr
+from .checks import CheckContext, run_checks
+from .checks.model import CheckResult, blocking, summary_fr
+from .contracts import CONTRACTS
+from .extracts import extract_table, register_extract, write_extract
+from .failures import DataRejected
+from .report_workbook import Summary, write_report
+from .stages import classify as classify_stage
+from .stages import clean as clean_stage
+from .stages import ingest as ingest_stage
+from .stages import merge as merge_stage
+from .stages import report as report_stage
+from .storage import connect, read_json, read_parquet, sha256_file, write_json, write_parquet
+
+TABLES = ("erp", "web", "liaison")
+
+
+@dataclass(frozen=True)
+class StageFiles:
+    """The files a stage reads (argument names) and writes (names inside its output folder)."""
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+STAGE_FILES = {
+    "ingest": StageFiles(TABLES, ("erp.parquet", "web.parquet", "liaison.parquet")),
+    "clean": StageFiles(TABLES, ("erp.parquet", "web.parquet", "liaison.parquet")),
+    "merge": StageFiles(TABLES, ("products.parquet",)),
+    "report": StageFiles(("products",), (labels_fr.REPORT_FILE, "revenue.parquet")),
+    "classify": StageFiles(("revenue",), (labels_fr.PREMIUM_FILE, labels_fr.ORDINARY_FILE)),
+}
+
+
+def manifest_path(out_dir: Path, stage: str) -> Path:
+    return out_dir / f"{stage}_manifest.json"
+
+
+def quality_path(out_dir: Path, stage: str) -> Path:
+    return out_dir / f"quality_{stage}.json"
+
+
+def _finish(stage: str, out_dir: Path, started: float, rows_in: int, rows_out: int, **extra) -> dict:
+    manifest = {"stage": stage, "rows_in": rows_in, "rows_out": rows_out,
+                "seconds": round(time.perf_counter() - started, 3),
+                "outputs": list(STAGE_FILES[stage].outputs), **extra}
+    write_json(manifest, manifest_path(out_dir, stage))
+    return manifest
+
+
+# --- the five stages ---------------------------------------------------------------------------
+
+def ingest(erp: Path, web: Path, liaison: Path, out_dir: Path) -> dict:
+    started = time.perf_counter()
+    con = connect()
+    paths = {"erp": Path(erp), "web": Path(web), "liaison": Path(liaison)}
+    tables, results, sources = {}, [], {}
+    for name, path in paths.items():
+        table, table_results = ingest_stage.ingest_workbook(con, path, CONTRACTS[name])
+        results += table_results
+        if table is not None:
+            tables[name] = table
+            sources[name] = {"file": path.name, "sha256": sha256_file(path), "rows": table.num_rows}
+    if blocking(results):
+        raise DataRejected(_rejection_message("ingest", results), stage="ingest", results=results,
+                           hint="Corrigez le ou les classeurs cités, puis relancez le mois.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        write_parquet(table, out_dir / f"{name}.parquet", {"sources": sources})
+    rows = sum(t.num_rows for t in tables.values())
+    return _finish("ingest", out_dir, started, rows, rows, sources=sources,
+                   contract_checks=[r.to_dict() for r in results])
+
+
+def clean(erp: Path, web: Path, liaison: Path, out_dir: Path) -> dict:
+    started = time.perf_counter()
+    ingested, provenance = _read_tables({"erp": erp, "web": web, "liaison": liaison})
+    cleaned, removed = clean_stage.clean(connect(), ingested)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, table in cleaned.items():
+        write_parquet(table, out_dir / f"{name}.parquet", provenance)
+    return _finish("clean", out_dir, started, sum(t.num_rows for t in ingested.values()),
+                   sum(t.num_rows for t in cleaned.values()), removed=removed,
+                   kept={name: t.num_rows for name, t in cleaned.items()})
+
+
+def merge(erp: Path, web: Path, liaison: Path, out_dir: Path) -> dict:
+    started = time.perf_counter()
+    cleaned, provenance = _read_tables({"erp": erp, "web": web, "liaison": liaison})
+    products = merge_stage.merge(connect(), cleaned)
+    write_parquet(products, out_dir / "products.parquet", provenance)
+    return _finish("merge", out_dir, started, sum(t.num_rows for t in cleaned.values()),
+                   products.num_rows, inputs={name: t.num_rows for name, t in cleaned.items()})
+
+
+def report(products: Path, period: str, z_threshold: float, out_dir: Path) -> dict:
+    started = time.perf_counter()
+    table, provenance = read_parquet(Path(products))
+    revenue = report_stage.revenue_per_product(connect(), table)
+    total = report_stage.total_revenue(revenue)
+    # The summary sheet shows the classification too: same functions as the classify stage.
+    classified, stats = classify_stage.classify(revenue, z_threshold)
+    premium = classified.filter(classified["is_premium"])
+    ordinary = classified.filter(pc.invert(classified["is_premium"]))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_parquet(revenue, out_dir / "revenue.parquet", provenance)
+    summary = Summary(
+        period=period, ca_total=total, products=revenue.num_rows,
+        premium_count=premium.num_rows, premium_ca=report_stage.total_revenue(premium),
+        ordinary_count=ordinary.num_rows, ordinary_ca=report_stage.total_revenue(ordinary),
+        z_threshold=z_threshold, price_mean=stats.mean, price_std=stats.std,
+        cutoff_price=classify_stage.premium_cutoff_price(stats, z_threshold),
+        generated_at=datetime.now(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M:%S %Z"),
+        sources=provenance.get("sources", {}))
+    tmp = out_dir / (labels_fr.REPORT_FILE + ".tmp")
+    write_report(tmp, revenue, summary)
+    tmp.replace(out_dir / labels_fr.REPORT_FILE)
+    return _finish("report", out_dir, started, table.num_rows, revenue.num_rows,
+                   period=period, ca_total=str(total), sources=summary.sources)
+
+
+def classify(revenue: Path, z_threshold: float, out_dir: Path) -> dict:
+    started = time.perf_counter()
+    table, _ = read_parquet(Path(revenue))
+    classified, stats = classify_stage.classify(table, z_threshold)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    premium = extract_table(classified, True)
+    ordinary = extract_table(classified, False)
+    write_extract(out_dir / labels_fr.PREMIUM_FILE, premium)
+    write_extract(out_dir / labels_fr.ORDINARY_FILE, ordinary)
+    return _finish("classify", out_dir, started, table.num_rows, premium.num_rows + ordinary.num_rows,
+                   z_threshold=z_threshold, premium_count=premium.num_rows,
+                   ordinary_count=ordinary.num_rows,
+                   price={"mean": stats.mean, "std": stats.std, "std_kind": "population (ddof=0)",
+                          "premium_cutoff_eur": classify_stage.premium_cutoff_price(stats, z_threshold)})
+
+
+def _read_tables(paths: dict[str, Path]) -> tuple[dict[str, pa.Table], dict]:
+    tables, provenance = {}, {}
+    for name, path in paths.items():
+        tables[name], provenance = read_parquet(Path(path))
+    return tables, provenance
+
+
+# --- gates -------------------------------------------------------------------------------------
+
+# How each stage's files are named inside its checks: inputs get a prefix, outputs none.
+INPUT_PREFIX = {"ingest": "", "clean": "ingest_", "merge": "clean_", "report": "", "classify": ""}
+
+
+def check_stage(stage: str, inputs: dict[str, Path], out_dir: Path, params: dict | None = None) -> list[CheckResult]:
+    """Run a stage's gates on its files and write ``quality_<stage>.json`` next to its outputs."""
+    con = connect()
+    manifest = read_json(manifest_path(out_dir, stage))
+    for name, path in inputs.items():
+        table, _ = read_parquet(Path(path))
+        con.register(f"{INPUT_PREFIX[stage]}{name}", table)
+    for output in STAGE_FILES[stage].outputs:
+        if output.endswith(".parquet"):
+            table, _ = read_parquet(out_dir / output)
+            con.register(output.removesuffix(".parquet"), table)
+    if stage == "classify":
+        register_extract(con, "premium", out_dir / labels_fr.PREMIUM_FILE)
+        register_extract(con, "ordinary", out_dir / labels_fr.ORDINARY_FILE)
+    params = dict(params or {})
+    params.setdefault("z_threshold", manifest.get("z_threshold"))
+    params["report_xlsx"] = out_dir / labels_fr.REPORT_FILE
+    results = run_checks(stage, CheckContext(con, manifest, params))
+    if stage == "ingest":  # what the contract found while reading belongs to this gate too
+        results = [CheckResult.from_dict(r) for r in manifest.get("contract_checks", [])] + results
+    write_json({"stage": stage, "results": [r.to_dict() for r in results]}, quality_path(out_dir, stage))
+    return results
+
+
+def raise_if_blocking(stage: str, results: list[CheckResult]) -> None:
+    if blocking(results):
+        raise DataRejected(_rejection_message(stage, results), stage=stage, results=results,
+                           hint="Corrigez les fichiers sources cités, puis relancez le mois.")
+
+
+def _rejection_message(stage: str, results: list[CheckResult]) -> str:
+    label = labels_fr.STAGE_LABELS[stage]
+    lines = [f"Étape {stage} ({label}) arrêtée par le contrôle qualité : rien n'a été publié."]
+    lines += [f"- [{r.id}] {r.message}" for r in blocking(results)]
+    return "\n".join(lines)
+
+
+__all__ = ["ingest", "clean", "merge", "report", "classify", "check_stage", "raise_if_blocking",
+           "summary_fr", "STAGE_FILES"]

@@ -1,0 +1,178 @@
+"""The local runner: the five stages and their gates, in order, in one process, published
+atomically. It calls exactly the functions the Kestra subflows call (pipeline.py).
+
+A run works in a hidden staging folder next to the output and moves the complete period folder
+into place only when every gate passed. A failed run publishes nothing, leaves earlier outputs
+untouched, and keeps its evidence (log, quality report, error) in ``_failed/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from . import STAGES, labels_fr, pipeline
+from .checks.model import CheckResult
+from .failures import DataRejected, InfrastructureFailure, PipelineError, UsageError, as_pipeline_error
+from .logs import RunLog
+from .publish import QUALITY_FILE, finalize, publish, quality_report
+from .storage import write_json
+
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+FAILED_DIR = "_failed"
+RUN_LOG = "run.log"
+
+
+@dataclass
+class RunOptions:
+    input_dir: Path
+    output_dir: Path
+    period: str
+    z_threshold: float = 2.0
+    max_orphan_share: float = 0.05
+    retries: int = 2  # extra attempts for infrastructure failures only
+    retry_delay: float = 2.0  # seconds before the first retry; doubles each time
+
+
+def validate(opts: RunOptions) -> None:
+    if not PERIOD.match(opts.period):
+        raise UsageError(f"period '{opts.period}' is not YYYY-MM (e.g. 2026-11)")
+    if not 0 < opts.z_threshold < 100:
+        raise UsageError(f"z threshold {opts.z_threshold} must be a positive number")
+    if not 0 <= opts.max_orphan_share <= 1:
+        raise UsageError(f"max orphan share {opts.max_orphan_share} must be between 0 and 1")
+    if not opts.input_dir.is_dir():
+        raise InfrastructureFailure(
+            f"Dossier d'entrée inaccessible : {opts.input_dir}", stage="ingest",
+            hint="Vérifiez que le dossier de dépôt est monté et accessible, puis relancez.")
+
+
+def with_retries(stage: str, action: Callable[[], object], opts: RunOptions, log: RunLog):
+    """Retry infrastructure failures with exponential backoff; never retry a data rejection."""
+    for attempt in range(opts.retries + 1):
+        try:
+            return action()
+        except Exception as raw:  # noqa: BLE001 - sorted into the taxonomy right here
+            err = as_pipeline_error(raw, stage)
+            if not isinstance(err, InfrastructureFailure) or attempt == opts.retries:
+                raise err from raw
+            delay = opts.retry_delay * 2 ** attempt
+            log.event(stage, "retry", f"attempt {attempt + 1} failed ({err.message}); "
+                                      f"retrying in {delay:g} s", level="warning")
+            time.sleep(delay)
+
+
+def run(opts: RunOptions, log: RunLog) -> dict:
+    validate(opts)
+    run_id = log.run_id
+    try:
+        opts.output_dir.mkdir(parents=True, exist_ok=True)
+        staging = opts.output_dir / f".staging-{opts.period}-{run_id}"
+        staging.mkdir()
+    except OSError as raw:
+        raise as_pipeline_error(raw, "publish") from raw
+    work, delivery = staging / "work", staging / opts.period
+    manifests: dict[str, dict] = {}
+    results: list[CheckResult] = []
+    log.event("run", "start", f"input {opts.input_dir} -> {opts.output_dir / opts.period}")
+    try:
+        for stage in STAGES:
+            started = time.perf_counter()
+            manifest, stage_results = with_retries(
+                stage, lambda: _stage_with_gate(stage, opts, work), opts, log)
+            manifests[stage] = manifest
+            results += stage_results
+            failed = [r for r in stage_results if not r.passed]
+            log.event(stage, "done", f"{len(stage_results) - len(failed)}/{len(stage_results)} checks "
+                                     f"passed" + (f", {len(failed)} warning(s)" if failed else ""),
+                      rows_in=manifest["rows_in"], rows_out=manifest["rows_out"],
+                      seconds=round(time.perf_counter() - started, 3))
+        summary = with_retries("publish", lambda: _deliver(opts, work, delivery, run_id, manifests,
+                                                           results, log), opts, log)
+        log.event("run", "published", f"CA {summary['ca_total']:,.2f} EUR, {summary['products']} products, "
+                                      f"{summary['premium_count']} premium, {summary['ordinary_count']} "
+                                      f"ordinary -> {opts.output_dir / opts.period}")
+        return summary
+    except BaseException as raw:
+        err = as_pipeline_error(raw) if isinstance(raw, Exception) else raw
+        if isinstance(err, DataRejected):
+            results += [r for r in err.results if r not in results]
+        _keep_failure(opts, run_id, err, results, manifests, log)
+        if err is raw:
+            raise
+        raise err from raw
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _stage_with_gate(stage: str, opts: RunOptions, work: Path) -> tuple[dict, list[CheckResult]]:
+    out_dir = work / stage
+    inputs = stage_inputs(stage, opts.input_dir, work)
+    if stage == "ingest":
+        manifest = pipeline.ingest(**inputs, out_dir=out_dir)
+    elif stage == "report":
+        manifest = pipeline.report(**inputs, period=opts.period, z_threshold=opts.z_threshold,
+                                   out_dir=out_dir)
+    elif stage == "classify":
+        manifest = pipeline.classify(**inputs, z_threshold=opts.z_threshold, out_dir=out_dir)
+    else:
+        manifest = getattr(pipeline, stage)(**inputs, out_dir=out_dir)
+    params = {"max_orphan_share": opts.max_orphan_share, "z_threshold": opts.z_threshold}
+    gate_inputs = {} if stage == "ingest" else inputs
+    results = pipeline.check_stage(stage, gate_inputs, out_dir, params)
+    pipeline.raise_if_blocking(stage, results)
+    return manifest, results
+
+
+def stage_inputs(stage: str, input_dir: Path, work: Path) -> dict[str, Path]:
+    """Where each stage reads from: the workbooks, or the previous stage's output folder.
+    The parent Kestra flow wires the same files (a test compares the two)."""
+    if stage == "ingest":
+        return {name: input_dir / f"{name}.xlsx" for name in pipeline.TABLES}
+    if stage in ("clean", "merge"):
+        previous = "ingest" if stage == "clean" else "clean"
+        return {name: work / previous / f"{name}.parquet" for name in pipeline.TABLES}
+    if stage == "report":
+        return {"products": work / "merge" / "products.parquet"}
+    return {"revenue": work / "report" / "revenue.parquet"}
+
+
+def _deliver(opts: RunOptions, work: Path, delivery: Path, run_id: str, manifests: dict,
+             results: list[CheckResult], log: RunLog) -> dict:
+    delivery.mkdir(parents=True, exist_ok=True)
+    for stage, name in (("report", labels_fr.REPORT_FILE), ("classify", labels_fr.PREMIUM_FILE),
+                        ("classify", labels_fr.ORDINARY_FILE)):
+        shutil.copyfile(work / stage / name, delivery / name)
+    summary = finalize(delivery, opts.period, run_id, manifests, results)
+    log.event("publish", "ready", "all gates passed; publishing the period folder")
+    log.write(delivery / RUN_LOG)
+    publish(delivery, opts.output_dir / opts.period)
+    return summary
+
+
+def _keep_failure(opts: RunOptions, run_id: str, err, results: list[CheckResult],
+                  manifests: dict, log: RunLog) -> None:
+    """Keep the evidence of a failed run (never in the period folder: nothing is published)."""
+    stage = getattr(err, "stage", None) or "run"
+    kind = getattr(err, "kind", "interrupted")
+    log.event(stage, "failed", f"{kind}: {getattr(err, 'message', err)}", level="error")
+    folder = opts.output_dir / FAILED_DIR / f"{opts.period}-{datetime.now():%Y%m%dT%H%M%S}-{run_id}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(quality_report(opts.period, run_id, results, manifests), folder / QUALITY_FILE)
+        write_json({"stage": stage, "kind": kind, "message": getattr(err, "message", str(err)),
+                    "hint": getattr(err, "hint", None)}, folder / "error.json")
+        log.write(folder / RUN_LOG)
+    except OSError:
+        pass  # the output location itself is the failure: the stdout log is the evidence
+
+
+def new_run_id() -> str:
+    return f"{datetime.now():%Y%m%d%H%M%S}-{os.getpid()}-{uuid.uuid4().hex[:6]}"

@@ -1,0 +1,1 @@
+"""The five stages of the analyst's method. Each works on tables, never on paths."""

@@ -1,0 +1,95 @@
+"""File plumbing shared by every stage: Parquet with provenance, JSON, hashes, SQL files, DuckDB.
+
+Only the command-line layer and the runner call these; stage logic receives and returns tables.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .failures import InfrastructureFailure
+
+SQL_DIR = Path(__file__).parent / "sql"
+PROVENANCE_KEY = b"bottleneck.provenance"
+
+
+def sql_text(name: str) -> str:
+    """The SQL file ``sql/<name>.sql`` (one file per table produced, grouped by stage)."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB: nothing shared between runs, so no lock to contend for."""
+    try:
+        con = duckdb.connect(":memory:")
+        con.execute("set threads to 2")  # the workers have 2 cores; more threads only contend
+        return con
+    except duckdb.Error as err:  # pragma: no cover - depends on the host
+        raise InfrastructureFailure(f"DuckDB ne démarre pas : {err}") from err
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_parquet(table: pa.Table, path: Path, provenance: dict) -> None:
+    """Write a typed table; the provenance (source files, hashes) travels inside the file so a
+    subflow called alone still knows where its data came from."""
+    metadata = dict(table.schema.metadata or {})
+    metadata[PROVENANCE_KEY] = json.dumps(provenance, sort_keys=True).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table.replace_schema_metadata(metadata), tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def read_parquet(path: Path) -> tuple[pa.Table, dict]:
+    table = pq.read_table(path)
+    raw = (table.schema.metadata or {}).get(PROVENANCE_KEY, b"{}")
+    return table.replace_schema_metadata(None), json.loads(raw)
+
+
+def write_json(data: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False,
+                              default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+# errno values that mean "the storage is unavailable", not "the data is wrong".
+INFRA_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EDQUOT,
+                errno.ENOTCONN, errno.ETIMEDOUT, errno.ESTALE, errno.EAGAIN, errno.EBUSY}
+
+
+def is_infrastructure_oserror(err: OSError) -> bool:
+    return err.errno in INFRA_ERRNOS
+
+
+def query_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pa.Table:
+    """Run a query and return an Arrow table (no row-by-row Python conversion)."""
+    if params:
+        return con.execute(sql, params).to_arrow_table()
+    return con.sql(sql).to_arrow_table()
+
+
+def query_rows(con: duckdb.DuckDBPyConnection, sql: str, limit: int | None = None) -> list[dict]:
+    cursor = con.execute(sql if limit is None else f"select * from ({sql}) limit {limit}")
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
