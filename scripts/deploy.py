@@ -104,7 +104,10 @@ def flow_paths(folder: Path) -> list[Path]:
 def parse_flow(path: Path, root: Path) -> tuple[str, dict]:
     """Return (source, document) of one flow file, or fail with the file name."""
     rel = path.relative_to(root).as_posix()
-    source = path.read_text(encoding="utf-8")
+    try:
+        source = path.read_bytes().decode("utf-8")  # not read_text: keep \r\n as it is, Kestra stores the text
+    except UnicodeDecodeError:
+        raise DeployError(f"{rel}: not UTF-8 text", EXIT_INVALID) from None
     try:
         docs = [d for d in yaml.safe_load_all(source) if d is not None]
     except yaml.YAMLError as exc:

@@ -393,6 +393,7 @@ def test_secrets_stay_out_of_usage_errors_and_reprs():
     import importlib.util
     module_spec = importlib.util.spec_from_file_location("deploy_module", DEPLOY)
     module = importlib.util.module_from_spec(module_spec)
+    sys.modules["deploy_module"] = module  # dataclasses look their module up there
     module_spec.loader.exec_module(module)
     assert PASSWORD not in repr(module.Credentials(user=USER, password=PASSWORD))
     assert PASSWORD not in repr(module.Credentials(token=PASSWORD))
