@@ -140,7 +140,7 @@ def subflow_calls(node) -> set[tuple[str, str]]:
 _NAMESPACE_KEY = re.compile(
     r"""(?P<lead>(?:^|[{,])[ \t]*(?:-[ \t]+)*namespace:[ \t]*)"""
     r"""(?P<quote>["']?)(?P<value>[A-Za-z0-9._-]+)(?P=quote)"""
-    r"""(?=[ \t]*(?:[,}]|\#|$))""",
+    r"""(?=[ \t]*(?:[,}]|\#|\r?$))""",
     re.MULTILINE,
 )
 

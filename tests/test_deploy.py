@@ -34,6 +34,7 @@ tasks:
     type: io.kestra.plugin.core.log.Log
     message: ingest
 """,
+    # Written on Windows: CRLF line endings must reach Kestra unchanged.
     "subflows/clean.yml": f"""\
 id: clean
 namespace: {NS}
@@ -41,7 +42,7 @@ tasks:
   - id: run
     type: io.kestra.plugin.core.log.Log
     message: clean
-""",
+""".replace("\n", "\r\n"),
     "subflows/check_ingest.yml": f"""\
 id: check_ingest
 namespace: {NS}

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from . import STAGES, __version__, pipeline
 from .checks.model import blocking, summary_fr
-from .failures import EXIT_OK, PipelineError, as_pipeline_error
+from .failures import EXIT_OK, DataRejected, PipelineError, as_pipeline_error
 from .logs import RunLog
 from .publish import finalize
 from .runner import RunOptions, new_run_id, run
@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-format", choices=("text", "json"), default="text",
                         help="text for a terminal, json (one object per line) for Kestra")
     parser.add_argument("--run-id", help="identifier carried by every log line (Kestra: execution id)")
+    parser.add_argument("--rejection-as-output", action="store_true",
+                        help="on a data rejection, exit 0 and emit the Kestra outputs rejected=true "
+                             "and rejection_message, so that Kestra retries only real crashes and a "
+                             "Fail task stops the flow with the message (never retried)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run the five stages and their gates, publish the period folder")
@@ -115,7 +119,8 @@ def dispatch(args: argparse.Namespace, log: RunLog) -> int:
     log.event(stage, "done", rows_in=manifest["rows_in"], rows_out=manifest["rows_out"],
               seconds=manifest["seconds"])
     figures = {k: manifest[k] for k in ("ca_total", "premium_count", "ordinary_count") if k in manifest}
-    kestra_outputs({"rows_in": manifest["rows_in"], "rows_out": manifest["rows_out"], **figures},
+    kestra_outputs({"rejected": False, "rows_in": manifest["rows_in"], "rows_out": manifest["rows_out"],
+                    **figures},
                    {f"{stage}.rows_out": manifest["rows_out"]})
     return EXIT_OK
 
@@ -130,7 +135,8 @@ def _check(args: argparse.Namespace, log: RunLog) -> int:
     warnings = sum(1 for r in results if not r.passed and r.severity == "warn")
     log.event(stage, "checked", summary_fr(results).replace("\n", " | "),
               level="error" if failed else "info")
-    kestra_outputs({"passed": not failed, "errors": len(failed), "warnings": warnings},
+    kestra_outputs({"rejected": bool(failed), "passed": not failed, "errors": len(failed),
+                    "warnings": warnings},
                    {f"{stage}.check_errors": len(failed), f"{stage}.check_warnings": warnings})
     pipeline.raise_if_blocking(stage, results)
     return EXIT_OK
@@ -176,5 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as raw:  # noqa: BLE001 - the one place that turns failures into statuses
         err = as_pipeline_error(raw)
+        if isinstance(err, DataRejected) and args.rejection_as_output:
+            log.event(err.stage or args.command, "rejected", err.message.replace("\n", " | "), level="error")
+            kestra_outputs({"rejected": True, "rejection_message": err.message})
+            return EXIT_OK
         report_failure(err, args.debug, raw.__cause__ or raw)
         return err.exit_status
