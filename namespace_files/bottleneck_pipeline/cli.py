@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         if stage != "ingest":
             _files(c, files.inputs, "input file of the stage (.parquet)")
         c.add_argument("--out-dir", type=Path, required=True, help="the stage's output folder")
-        _run_parameters(c)
+        _run_parameters(c, z_default=None)
 
     p = sub.add_parser("finalize", help="final check of a run's folder: deliverables present, "
                                         "run_summary.json and quality_report.json written")
@@ -92,8 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_parameters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--z-threshold", type=float, default=2.0, help="premium when z > this (default 2)")
+def _run_parameters(p: argparse.ArgumentParser, z_default: float | None = 2.0) -> None:
+    p.add_argument("--z-threshold", type=float, default=z_default,
+                   help="premium when z > this (default 2" +
+                        (", or for check: the threshold the stage ran with)" if z_default is None else ")"))
     p.add_argument("--max-orphan-share", type=float, default=0.05,
                    help="share of web products allowed without an ERP match (default 0.05)")
 

@@ -182,7 +182,8 @@ def check_stage(stage: str, inputs: dict[str, Path], out_dir: Path, params: dict
         register_extract(con, "premium", out_dir / labels_fr.PREMIUM_FILE)
         register_extract(con, "ordinary", out_dir / labels_fr.ORDINARY_FILE)
     params = dict(params or {})
-    params.setdefault("z_threshold", manifest.get("z_threshold"))
+    if params.get("z_threshold") is None:  # by default, judge with the threshold the stage used
+        params["z_threshold"] = manifest.get("z_threshold")
     params["report_xlsx"] = out_dir / labels_fr.REPORT_FILE
     results = run_checks(stage, CheckContext(con, manifest, params))
     if stage == "ingest":  # what the contract found while reading belongs to this gate too

@@ -1,0 +1,138 @@
+"""The report and classify gates guard against our own code going wrong, which no input defect
+can provoke: each test runs the stages on the sample, tampers with one output file the way a bug
+would, and asserts that exactly the gate meant to catch it fails (and that it passes untouched)."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from bottleneck_pipeline import pipeline
+from bottleneck_pipeline.checks.model import summary_fr
+from bottleneck_pipeline.extracts import write_extract
+from bottleneck_pipeline.storage import read_parquet, write_parquet
+from conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def stages(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("work")
+    xlsx = {name: SAMPLE / f"{name}.xlsx" for name in pipeline.TABLES}
+    pipeline.ingest(**xlsx, out_dir=work / "ingest")
+    pipeline.clean(**{n: work / "ingest" / f"{n}.parquet" for n in pipeline.TABLES}, out_dir=work / "clean")
+    pipeline.merge(**{n: work / "clean" / f"{n}.parquet" for n in pipeline.TABLES}, out_dir=work / "merge")
+    pipeline.report(work / "merge" / "products.parquet", "2026-10", 2.0, work / "report")
+    pipeline.classify(work / "report" / "revenue.parquet", 2.0, work / "classify")
+    return work
+
+
+def failing(results) -> list[str]:
+    return sorted(r.id for r in results if not r.passed and r.severity == "error")
+
+
+def check_report(work: Path) -> list[str]:
+    return failing(pipeline.check_stage("report", {"products": work / "merge" / "products.parquet"},
+                                        work / "report", {}))
+
+
+def check_classify(work: Path, threshold: float = 2.0) -> list[str]:
+    return failing(pipeline.check_stage("classify", {"revenue": work / "report" / "revenue.parquet"},
+                                        work / "classify", {"z_threshold": threshold}))
+
+
+@pytest.fixture
+def copy(stages, tmp_path) -> Path:
+    shutil.copytree(stages, tmp_path / "work")
+    return tmp_path / "work"
+
+
+def test_untouched_outputs_pass_every_gate(stages):
+    for stage, inputs in (("clean", {n: stages / "ingest" / f"{n}.parquet" for n in pipeline.TABLES}),
+                          ("merge", {n: stages / "clean" / f"{n}.parquet" for n in pipeline.TABLES})):
+        assert failing(pipeline.check_stage(stage, inputs, stages / stage, {})) == []
+    assert check_report(stages) == []
+    assert check_classify(stages) == []
+
+
+def tamper_revenue(work: Path, row: int, column: str, value) -> None:
+    table, provenance = read_parquet(work / "report" / "revenue.parquet")
+    values = table[column].to_pylist()
+    values[row] = value
+    table = table.set_column(table.schema.get_field_index(column), column,
+                             pa.array(values, table.schema.field(column).type))
+    write_parquet(table, work / "report" / "revenue.parquet", provenance)
+
+
+def test_a_wrong_revenue_line_is_caught(copy):
+    tamper_revenue(copy, 3, "revenue_eur", Decimal("1.00"))
+    assert check_report(copy) == ["report.revenue.line_is_price_times_quantity",
+                                  "report.revenue.total_is_sum_of_lines",
+                                  "report.workbook.matches_revenue"]
+
+
+def test_a_reported_total_that_is_not_the_sum_is_caught(copy):
+    manifest_file = copy / "report" / "report_manifest.json"
+    manifest_file.write_text(manifest_file.read_text().replace('"ca_total": "', '"ca_total": "1'))
+    assert check_report(copy) == ["report.revenue.total_is_sum_of_lines"]
+
+
+def test_a_lost_report_line_is_caught(copy):
+    table, provenance = read_parquet(copy / "report" / "revenue.parquet")
+    write_parquet(table.slice(1), copy / "report" / "revenue.parquet", provenance)
+    assert "report.revenue.one_line_per_product" in check_report(copy)
+
+
+def test_a_missing_workbook_is_caught(copy):
+    (copy / "report" / "rapport_ca.xlsx").unlink()
+    assert check_report(copy) == ["report.workbook.matches_revenue"]
+
+
+def extract(work: Path, name: str) -> pa.Table:
+    from pyarrow import csv
+
+    return csv.read_csv(work / "classify" / name, parse_options=csv.ParseOptions(delimiter=";"),
+                        convert_options=csv.ConvertOptions(column_types={"product_id": pa.string(),
+                                                                         "sku": pa.string()}))
+
+
+def test_a_wine_in_both_extracts_is_caught(copy):
+    premium = extract(copy, "vins_premium.csv")
+    ordinary = extract(copy, "vins_ordinaires.csv")
+    write_extract(copy / "classify" / "vins_ordinaires.csv", pa.concat_tables([ordinary, premium.slice(0, 1)]))
+    assert "classify.partition.complete_and_disjoint" in check_classify(copy)
+    assert "classify.ordinary.at_or_below_threshold" in check_classify(copy)
+
+
+def test_a_lost_wine_is_caught(copy):
+    ordinary = extract(copy, "vins_ordinaires.csv")
+    write_extract(copy / "classify" / "vins_ordinaires.csv", ordinary.slice(1))
+    assert check_classify(copy) == ["classify.partition.complete_and_disjoint", "classify.zscore.standardized"]
+
+
+def test_a_wrong_zscore_is_caught(copy):
+    ordinary = extract(copy, "vins_ordinaires.csv")
+    z = ordinary["z_score"].to_pylist()
+    z[0] += 0.01
+    ordinary = ordinary.set_column(ordinary.schema.get_field_index("z_score"), "z_score", pa.array(z))
+    write_extract(copy / "classify" / "vins_ordinaires.csv", ordinary)
+    assert check_classify(copy) == ["classify.zscore.recomputed", "classify.zscore.standardized"]
+
+
+def test_extracts_made_with_another_threshold_are_caught(copy):
+    # the extracts were made with z > 2; checked against z > 1.5 they put wines on the wrong side
+    assert check_classify(copy, 1.5) == ["classify.ordinary.at_or_below_threshold",
+                                         "classify.premium.cutoff_price"]
+
+
+def test_french_summary_names_the_failed_gate(copy):
+    tamper_revenue(copy, 0, "revenue_eur", Decimal("0.00"))
+    results = pipeline.check_stage("report", {"products": copy / "merge" / "products.parquet"},
+                                   copy / "report", {})
+    text = summary_fr(results)
+    assert text.startswith("2/5 contrôles réussis, 3 bloquant(s).")
+    assert "BLOQUANT [report.revenue.line_is_price_times_quantity]" in text
