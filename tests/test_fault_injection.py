@@ -143,7 +143,7 @@ DEFECTS: list[tuple[Callable, str, str]] = [
     (text_in_numeric_column, "ingest.erp.price_eur.type", "'N/A'"),
     (price_with_three_decimals, "ingest.erp.price_eur.type", "au plus 2 décimales"),
     (fractional_sales, "ingest.web.quantity_sold.type", "nombre entier"),
-    (empty_sheet, "ingest.liaison.not_empty", "ne contient aucune ligne"),
+    (empty_sheet, "ingest.liaison.sheet_not_empty", "ne contient aucune ligne"),
     (corrupt_file, "ingest.web.file_readable", "illisible"),
     (csv_renamed_to_xlsx, "ingest.liaison.file_readable", "illisible"),
     (missing_file, "ingest.erp.file_present", "introuvable"),

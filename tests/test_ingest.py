@@ -105,7 +105,7 @@ def test_unknown_category_values_are_a_warning(tmp_path):
 def test_header_only_sheet_is_empty(tmp_path):
     table, results = ingest_erp(tmp_path, [])
     assert table is None
-    assert "ne contient aucune ligne" in failed(results)["ingest.erp.not_empty"].message
+    assert "ne contient aucune ligne" in failed(results)["ingest.erp.sheet_not_empty"].message
 
 
 def test_missing_and_unreadable_files(tmp_path):

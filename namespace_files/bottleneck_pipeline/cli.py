@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--out-dir", type=Path, required=True, help="the stage's output folder")
         _run_parameters(c, z_default=None)
 
+    sub.add_parser("checks", help="print the catalogue of every quality check (Markdown)")
+
     p = sub.add_parser("finalize", help="final check of a run's folder: deliverables present, "
                                         "run_summary.json and quality_report.json written")
     p.add_argument("--dir", type=Path, required=True,
@@ -110,6 +112,11 @@ def dispatch(args: argparse.Namespace, log: RunLog) -> int:
         return _check(args, log)
     if args.command == "finalize":
         return _finalize(args, log)
+    if args.command == "checks":
+        from .checks import catalogue_markdown
+
+        print(catalogue_markdown())
+        return EXIT_OK
     stage = args.command
     inputs = {name: getattr(args, name) for name in pipeline.STAGE_FILES[stage].inputs}
     extra = {}
@@ -179,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     log = RunLog(args.run_id or new_run_id(), period, args.log_format)
     try:
         return dispatch(args, log)
+    except BrokenPipeError:  # output piped into `head`: not a failure
+        return EXIT_OK
     except KeyboardInterrupt:
         print("\ninterrupted: nothing was published", file=sys.stderr)
         return 130

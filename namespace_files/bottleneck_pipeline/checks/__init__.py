@@ -44,3 +44,20 @@ def quote(rows: list[dict], key: str, count: int) -> str:
     """'a, b, c…': the first offending keys of a finding, for a message."""
     text = ", ".join(str(r[key]) for r in rows)
     return text + ("…" if count > len(rows) else "")
+
+
+def catalogue_markdown() -> str:
+    """Every check as a Markdown table (README's check catalogue is this text, tested)."""
+    from ..contracts import CONTRACTS
+    from ..stages.ingest import CONTRACT_CHECKS
+    from . import classify, clean, ingest, merge, report  # noqa: F401  (registration)
+
+    tables = ", ".join(CONTRACTS)
+    lines = ["| id | severity | family | what it guards |", "|---|---|---|---|"]
+    for check, (severity, family, description) in CONTRACT_CHECKS.items():
+        lines.append(f"| `ingest.<table>.{check}` | {severity} | {family} | {description} "
+                     f"(<table>: {tables}) |")
+    for stage in ("ingest", "clean", "merge", "report", "classify"):
+        for g in REGISTRY.get(stage, []):
+            lines.append(f"| `{g.id}` | {g.severity} | {g.family} | {g.description} |")
+    return "\n".join(lines)

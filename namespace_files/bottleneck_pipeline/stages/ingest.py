@@ -20,6 +20,19 @@ from ..contracts import INTEGER, KEY, KIND_LABELS_FR, MONEY, TEXT, Column, Workb
 
 HEADER_ROW = 1  # Excel row of the header; data rows start at HEADER_ROW + 1
 
+# The contract checks, run while reading (they need the raw text). Ids are
+# ingest.<table>.<check>, with <column> the pipeline name of a column. Listed by `bottleneck checks`.
+CONTRACT_CHECKS = {
+    "file_present": (ERROR, "schema", "Le classeur du mois est présent."),
+    "file_readable": (ERROR, "schema", "Le fichier est un classeur Excel lisible."),
+    "required_columns": (ERROR, "schema", "Toutes les colonnes utilisées par l'analyse sont présentes."),
+    "unexpected_columns": (WARN, "schema", "Aucune colonne inconnue : signale un changement de format de l'export."),
+    "sheet_not_empty": (ERROR, "volumes", "Le classeur contient au moins une ligne de données."),
+    "<column>.type": (ERROR, "schema", "Chaque valeur a le type du contrat (montant à 2 décimales, entier)."),
+    "<column>.not_null": (ERROR, "missing_values", "La clé est renseignée sur chaque ligne non vide."),
+    "<column>.allowed_values": (WARN, "schema", "La colonne ne prend que des valeurs connues."),
+}
+
 
 @dataclass
 class RawSheet:
@@ -30,17 +43,16 @@ class RawSheet:
     results: list[CheckResult] = field(default_factory=list)
 
 
-def _result(contract: WorkbookContract, check: str, severity: str, family: str,
-            description: str, finding: Finding) -> CheckResult:
-    gate = Gate(f"ingest.{contract.table}.{check}", "ingest", severity, family, description,
+def _result(contract: WorkbookContract, check: str, finding: Finding, column: str | None = None) -> CheckResult:
+    severity, family, description = CONTRACT_CHECKS[check]
+    name = check.replace("<column>", column) if column else check
+    gate = Gate(f"ingest.{contract.table}.{name}", "ingest", severity, family, description,
                 lambda: finding)
     return evaluate(gate, finding)
 
 
-def _fail(contract: WorkbookContract, check: str, description: str, message: str,
-          observed, expected) -> CheckResult:
-    return _result(contract, check, ERROR, "schema", description,
-                   Finding(1, observed, expected, message))
+def _fail(contract: WorkbookContract, check: str, message: str, observed, expected) -> CheckResult:
+    return _result(contract, check, Finding(1, observed, expected, message))
 
 
 def open_sheet(path: Path, contract: WorkbookContract) -> RawSheet:
@@ -48,7 +60,7 @@ def open_sheet(path: Path, contract: WorkbookContract) -> RawSheet:
     label = f"{contract.file_name} ({contract.label_fr})"
     if not path.is_file():
         return RawSheet(pa.table({}), [], [_fail(
-            contract, "file_present", "Le classeur du mois est présent.",
+            contract, "file_present",
             f"Fichier {label} introuvable ({path}). Déposez le classeur du mois sous ce nom.",
             "absent", "présent")])
     try:
@@ -58,7 +70,7 @@ def open_sheet(path: Path, contract: WorkbookContract) -> RawSheet:
     except Exception as err:  # the reader's errors carry no stable type: report them all alike
         detail = str(err).splitlines()[0]
         return RawSheet(pa.table({}), [], [_fail(
-            contract, "file_readable", "Le fichier est un classeur Excel lisible.",
+            contract, "file_readable",
             f"Fichier {label} illisible : ce n'est pas un classeur .xlsx valide ({detail}). "
             "Réexportez-le depuis l'outil source au format .xlsx.", "illisible", "xlsx lisible")])
     return RawSheet(pa.table({}), headers, check_header(headers, contract))
@@ -86,11 +98,8 @@ def check_header(headers: list[str], contract: WorkbookContract) -> list[CheckRe
         "Vérifiez que l'export n'a pas changé de format.",
         [{"colonne_inattendue": u} for u in unexpected])
     return [
-        _result(contract, "required_columns", ERROR, "schema",
-                "Toutes les colonnes utilisées par l'analyse sont présentes.", missing_finding),
-        _result(contract, "unexpected_columns", WARN, "schema",
-                "Aucune colonne inconnue : signale un changement de format de l'export.",
-                unexpected_finding),
+        _result(contract, "required_columns", missing_finding),
+        _result(contract, "unexpected_columns", unexpected_finding),
     ]
 
 
@@ -108,8 +117,7 @@ def read_raw(path: Path, contract: WorkbookContract) -> RawSheet:
     rows = pa.array(range(HEADER_ROW + 1, HEADER_ROW + 1 + table.num_rows), pa.int64())
     raw.table = table.append_column("source_row", rows)
     raw.results.append(_result(
-        contract, "not_empty", ERROR, "volumes", "Le classeur contient au moins une ligne.",
-        Finding(int(table.num_rows == 0), table.num_rows, "> 0",
+        contract, "sheet_not_empty", Finding(int(table.num_rows == 0), table.num_rows, "> 0",
                 f"{contract.file_name} ({contract.label_fr}) ne contient aucune ligne de données. "
                 "Vérifiez l'export du mois.")))
     return raw
@@ -168,9 +176,7 @@ def contract_results(con: duckdb.DuckDBPyConnection, contract: WorkbookContract)
                                        f"from raw where {invalid}")
             lines = ", ".join(str(r["ligne"]) for r in rows)
             results.append(_result(
-                contract, f"{column.name}.type", ERROR, "schema",
-                f"La colonne {column.source} contient {KIND_LABELS_FR[column.kind]}.",
-                Finding(count, f"{count} valeur(s) invalide(s)", KIND_LABELS_FR[column.kind],
+                contract, "<column>.type", column=column.name, finding=Finding(count, f"{count} valeur(s) invalide(s)", KIND_LABELS_FR[column.kind],
                         f"{label}, colonne '{column.source}' : {count} valeur(s) qui ne sont pas "
                         f"{KIND_LABELS_FR[column.kind]} (lignes {lines}"
                         f"{'…' if count > len(rows) else ''} ; ex. '{rows[0]['valeur'] if rows else ''}'). "
@@ -180,9 +186,7 @@ def contract_results(con: duckdb.DuckDBPyConnection, contract: WorkbookContract)
                                        f"{_text(column)} is null and not ({_blank_sql(contract)})")
             lines = ", ".join(str(r["ligne"]) for r in rows)
             results.append(_result(
-                contract, f"{column.name}.not_null", ERROR, "missing_values",
-                f"La clé {column.source} est renseignée sur chaque ligne.",
-                Finding(count, f"{count} ligne(s) sans {column.source}", "0",
+                contract, "<column>.not_null", column=column.name, finding=Finding(count, f"{count} ligne(s) sans {column.source}", "0",
                         f"{label}, colonne '{column.source}' vide sur {count} ligne(s) "
                         f"(lignes {lines}{'…' if count > len(rows) else ''}). Chaque ligne doit avoir "
                         "un identifiant : complétez-le ou supprimez la ligne.", rows)))
@@ -192,9 +196,7 @@ def contract_results(con: duckdb.DuckDBPyConnection, contract: WorkbookContract)
                                        f"where {_text(column)} is not null and {_text(column)} not in ({allowed})")
             values = sorted({str(r["valeur"]) for r in rows})
             results.append(_result(
-                contract, f"{column.name}.allowed_values", WARN, "schema",
-                f"La colonne {column.source} ne prend que des valeurs connues.",
-                Finding(count, values, list(column.allowed),
+                contract, "<column>.allowed_values", column=column.name, finding=Finding(count, values, list(column.allowed),
                         f"{label}, colonne '{column.source}' : valeur(s) inconnue(s) "
                         f"{', '.join(values)} sur {count} ligne(s). Valeurs attendues : {allowed}.",
                         rows)))
