@@ -19,7 +19,7 @@ from .failures import EXIT_OK, DataRejected, PipelineError, as_pipeline_error
 from .logs import RunLog
 from .publish import finalize
 from .runner import RunOptions, new_run_id, run
-from .storage import read_json
+from .storage import read_json, use_database
 
 REPO_SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-format", choices=("text", "json"), default="text",
                         help="text for a terminal, json (one object per line) for Kestra")
     parser.add_argument("--run-id", help="identifier carried by every log line (Kestra: execution id)")
+    parser.add_argument("--database", metavar="FILE",
+                        help="DuckDB database file for the working tables (default: in memory); "
+                             "one file per run, never shared")
     parser.add_argument("--rejection-as-output", action="store_true",
                         help="on a data rejection, exit 0 and emit the Kestra outputs rejected=true "
                              "and rejection_message, so that Kestra retries only real crashes and a "
@@ -184,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         args.period = period
     log = RunLog(args.run_id or new_run_id(), period, args.log_format)
+    use_database(args.database)
     try:
         return dispatch(args, log)
     except BrokenPipeError:  # output piped into `head`: not a failure

@@ -54,6 +54,15 @@ class UsageError(PipelineError):
     kind = "usage"
 
 
+def _underlying_oserror(err: BaseException) -> OSError | None:
+    """The OSError behind a library's own exception (XlsxWriter wraps a full disk in
+    FileCreateError, for instance)."""
+    for candidate in (err, err.__cause__, err.__context__, *getattr(err, "args", ())):
+        if isinstance(candidate, OSError):
+            return candidate
+    return None
+
+
 def as_pipeline_error(err: BaseException, stage: str | None = None) -> PipelineError:
     """Sort any exception into the taxonomy: known failures keep their kind; storage and DuckDB
     I/O errors are infrastructure; everything else is a bug."""
@@ -65,6 +74,7 @@ def as_pipeline_error(err: BaseException, stage: str | None = None) -> PipelineE
         if err.stage is None:
             err.stage = stage
         return err
+    err = _underlying_oserror(err) or err
     if isinstance(err, OSError) and is_infrastructure_oserror(err):
         return InfrastructureFailure(f"{err.strerror or err} ({err.filename or 'fichier inconnu'})",
                                      stage=stage, hint="Vérifiez l'espace disque et les droits du "

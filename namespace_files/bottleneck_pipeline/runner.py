@@ -48,6 +48,10 @@ def validate(opts: RunOptions) -> None:
         raise UsageError(f"z threshold {opts.z_threshold} must be a positive number")
     if not 0 <= opts.max_orphan_share <= 1:
         raise UsageError(f"max orphan share {opts.max_orphan_share} must be between 0 and 1")
+
+
+def check_input_dir(opts: RunOptions) -> None:
+    """An unreachable drop folder (unmounted share...) is infrastructure: often transient."""
     if not opts.input_dir.is_dir():
         raise InfrastructureFailure(
             f"Dossier d'entrée inaccessible : {opts.input_dir}", stage="ingest",
@@ -72,17 +76,19 @@ def with_retries(stage: str, action: Callable[[], object], opts: RunOptions, log
 def run(opts: RunOptions, log: RunLog) -> dict:
     validate(opts)
     run_id = log.run_id
-    try:
-        opts.output_dir.mkdir(parents=True, exist_ok=True)
-        staging = opts.output_dir / f".staging-{opts.period}-{run_id}"
-        staging.mkdir()
-    except OSError as raw:
-        raise as_pipeline_error(raw, "publish") from raw
+    staging = opts.output_dir / f".staging-{opts.period}-{run_id}"
     work, delivery = staging / "work", staging / opts.period
     manifests: dict[str, dict] = {}
     results: list[CheckResult] = []
     log.event("run", "start", f"input {opts.input_dir} -> {opts.output_dir / opts.period}")
+
+    def make_staging() -> None:
+        opts.output_dir.mkdir(parents=True, exist_ok=True)
+        staging.mkdir(exist_ok=True)
+
     try:
+        with_retries("ingest", lambda: check_input_dir(opts), opts, log)
+        with_retries("publish", make_staging, opts, log)
         for stage in STAGES:
             started = time.perf_counter()
             manifest, stage_results = with_retries(

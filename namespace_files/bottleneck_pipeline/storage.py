@@ -26,14 +26,27 @@ def sql_text(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
+# Where DuckDB keeps its working tables. In memory by default: private to the process, so no
+# lock to contend for. `--database FILE` puts them on disk (volumes beyond memory); a file is
+# single-writer, so two runs must never share one (a lock held elsewhere is an infrastructure
+# failure, retried).
+DATABASE = {"path": ":memory:"}
+
+
+def use_database(path: str | None) -> None:
+    DATABASE["path"] = path or ":memory:"
+
+
 def connect() -> duckdb.DuckDBPyConnection:
-    """A private in-memory DuckDB: nothing shared between runs, so no lock to contend for."""
     try:
-        con = duckdb.connect(":memory:")
+        con = duckdb.connect(DATABASE["path"])
         con.execute("set threads to 2")  # the workers have 2 cores; more threads only contend
         return con
-    except duckdb.Error as err:  # pragma: no cover - depends on the host
-        raise InfrastructureFailure(f"DuckDB ne démarre pas : {err}") from err
+    except duckdb.Error as err:
+        raise InfrastructureFailure(
+            f"DuckDB ne peut pas ouvrir sa base {DATABASE['path']} : {str(err).splitlines()[0]}",
+            hint="Une autre exécution tient peut-être la base : attendez qu'elle finisse ou "
+                 "utilisez une base par exécution ; l'erreur est réessayée automatiquement.") from err
 
 
 def sha256_file(path: Path) -> str:
