@@ -86,7 +86,7 @@ def test_run_summary_contents(sample_run):
     assert on_disk["removed_rows"]["web"]["empty_row"] == 40  # the generator plants 40
     assert on_disk["versions"]["duckdb"]
     assert sorted(p.name for p in folder.iterdir()) == [
-        "quality_report.json", "rapport_ca.xlsx", "run.log", "run_summary.json",
+        "quality_report.json", "rapport_ca.xlsx", "rapport_qualite.html", "run.log", "run_summary.json",
         "vins_ordinaires.csv", "vins_premium.csv"]
 
 
@@ -151,3 +151,18 @@ def test_console_command_runs_the_sample(tmp_path):
         assert any(f" {stage} " in f" {line} " and "done" in line and "rows" in line for line in lines), stage
     assert "published" in lines[-1]
     assert (tmp_path / "2026-10" / "rapport_ca.xlsx").is_file()
+
+
+def test_html_run_report_shows_the_run_figures(sample_run):
+    summary, folder = sample_run
+    page = (folder / "rapport_qualite.html").read_text(encoding="utf-8")
+    euros = f"{summary['ca_total']:,.2f} €".replace(",", " ").replace(".", ",")
+    assert f"CA total<b>{euros}</b>" in page
+    assert f"Produits<b>{summary['products']}</b>" in page
+    assert f"Vins premium<b>{summary['premium_count']}</b>" in page
+    assert f"Vins ordinaires<b>{summary['ordinary_count']}</b>" in page
+    assert page.count("<svg") == 3  # funnel, price distribution, top products: inline
+    assert "seuil z = 2" in page
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in page
+    quality = json.loads((folder / "quality_report.json").read_text())
+    assert page.count("<tr class=") == quality["checks"]

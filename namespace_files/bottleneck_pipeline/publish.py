@@ -14,6 +14,7 @@ from pathlib import Path
 from . import STAGES, __version__, labels_fr
 from .checks.model import CheckResult, blocking, summary_fr
 from .failures import DataRejected
+from .html_report import write_html_report
 from .storage import write_json
 
 DELIVERABLES = (labels_fr.REPORT_FILE, labels_fr.PREMIUM_FILE, labels_fr.ORDINARY_FILE)
@@ -86,6 +87,7 @@ def finalize(folder: Path, period: str, run_id: str, manifests: dict, results: l
     summary = run_summary(period, run_id, manifests, results)
     write_json(quality_report(period, run_id, results, manifests), folder / QUALITY_FILE)
     write_json(summary, folder / SUMMARY_FILE)
+    write_html_report(folder)
     return summary
 
 
