@@ -136,3 +136,30 @@ def test_french_summary_names_the_failed_gate(copy):
     text = summary_fr(results)
     assert text.startswith("2/5 contrôles réussis, 3 bloquant(s).")
     assert "BLOQUANT [report.revenue.line_is_price_times_quantity]" in text
+
+
+def test_warnings_count_exactly_what_the_workbooks_hold(stages, sample_dir):
+    """The warn-level gates on the sample, against counts computed here from the raw workbooks."""
+    from conftest import read_workbook
+
+    erp_columns, erp_rows = read_workbook(sample_dir / "erp.xlsx")
+    erp_rows = [dict(zip(erp_columns, r)) for r in erp_rows]
+    unique_erp = {tuple(r.values()) for r in erp_rows}  # exact duplicates counted once
+    negative = {r[0] for r in unique_erp if r[2] is not None and r[2] < 0}
+    contradicting = {r[0] for r in unique_erp
+                     if (r[4] == "instock" and r[3] <= 0) or (r[4] == "outofstock" and r[3] > 0)}
+    web_columns, web_rows = read_workbook(sample_dir / "web.xlsx")
+    web_skus = {str(r[web_columns.index("sku")]) for r in web_rows
+                if r[web_columns.index("post_type")] == "product" and r[web_columns.index("sku")] is not None}
+    _, links = read_workbook(sample_dir / "liaison.xlsx")
+    dangling = {str(p) for p, s in links if s is not None and str(s) not in web_skus}
+
+    inputs = {n: stages / "ingest" / f"{n}.parquet" for n in pipeline.TABLES}
+    clean = {r.id: r for r in pipeline.check_stage("clean", inputs, stages / "clean", {})}
+    assert clean["clean.erp.no_negative_price"].offending_count == len(negative) > 0
+    assert {r["product_id"] for r in clean["clean.erp.no_negative_price"].rows} == {str(p) for p in negative}
+    assert clean["clean.erp.stock_status_consistent"].offending_count == len(contradicting) > 0
+    merged = {r.id: r for r in pipeline.check_stage(
+        "merge", {n: stages / "clean" / f"{n}.parquet" for n in pipeline.TABLES}, stages / "merge", {})}
+    orphans = merged["merge.orphans.links_to_missing_web_product"]
+    assert orphans.offending_count == len(dangling) > 0 and orphans.severity == "warn"
