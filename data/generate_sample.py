@@ -102,7 +102,7 @@ def build(products: int, seed: int) -> tuple[list, list, list]:
         web += [product, attachment]
     rng.shuffle(web)
     empty = dict(virtual=0, downloadable=0, rating_count=0)
-    for k in range(40):  # empty rows, scattered
+    for _ in range(40):  # empty rows, scattered
         web.insert(rng.randint(0, len(web)), dict(empty))
     erp += [list(erp[10]), list(erp[250])]  # exact duplicates
     web.insert(rng.randint(0, len(web)), dict(next(r for r in web if r.get("post_type") == "product")))

@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 
 from bottleneck_pipeline import pipeline

@@ -98,12 +98,12 @@ def conflicting_duplicate_sales(t: Tables, d: Path):
 
 
 def link_fan_out(t: Tables, d: Path):
-    (erp_a, link_a, _), (erp_b, link_b, _) = linked_product(t, 0), linked_product(t, 1)
+    (_, link_a, _), (erp_b, _, _) = linked_product(t, 0), linked_product(t, 1)
     t["liaison"][1].append([erp_b[0], link_a[1]])  # one web sku now linked to two ERP products
 
 
 def product_linked_to_two_skus(t: Tables, d: Path):
-    (erp_a, link_a, _), (erp_b, link_b, _) = linked_product(t, 0), linked_product(t, 1)
+    (erp_a, _, _), (_, link_b, _) = linked_product(t, 0), linked_product(t, 1)
     t["liaison"][1].append([erp_a[0], link_b[1]])
 
 

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from . import labels_fr
 from .checks import CheckContext, run_checks
-from .checks.model import CheckResult, blocking, summary_fr
+from .checks.model import CheckResult, blocking
 from .contracts import CONTRACTS
 from .extracts import extract_table, register_extract, write_extract
 from .failures import DataRejected
@@ -204,6 +204,3 @@ def _rejection_message(stage: str, results: list[CheckResult]) -> str:
     lines += [f"- [{r.id}] {r.message}" for r in blocking(results)]
     return "\n".join(lines)
 
-
-__all__ = ["ingest", "clean", "merge", "report", "classify", "check_stage", "raise_if_blocking",
-           "summary_fr", "STAGE_FILES"]

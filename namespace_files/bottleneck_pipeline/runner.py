@@ -20,7 +20,7 @@ from typing import Callable
 
 from . import STAGES, labels_fr, pipeline
 from .checks.model import CheckResult
-from .failures import DataRejected, InfrastructureFailure, PipelineError, UsageError, as_pipeline_error
+from .failures import DataRejected, InfrastructureFailure, UsageError, as_pipeline_error
 from .logs import RunLog
 from .publish import QUALITY_FILE, finalize, publish, quality_report
 from .storage import write_json
@@ -92,7 +92,7 @@ def run(opts: RunOptions, log: RunLog) -> dict:
         for stage in STAGES:
             started = time.perf_counter()
             manifest, stage_results = with_retries(
-                stage, lambda: _stage_with_gate(stage, opts, work), opts, log)
+                stage, lambda stage=stage: _stage_with_gate(stage, opts, work), opts, log)
             manifests[stage] = manifest
             results += stage_results
             failed = [r for r in stage_results if not r.passed]
