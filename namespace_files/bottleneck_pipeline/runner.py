@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import STAGES, labels_fr, pipeline
-from .checks.model import CheckResult
+from .checks.model import CheckResult, summary_fr
 from .failures import DataRejected, InfrastructureFailure, UsageError, as_pipeline_error
 from .logs import RunLog
 from .publish import QUALITY_FILE, finalize, publish, quality_report
@@ -157,6 +157,7 @@ def _deliver(opts: RunOptions, work: Path, delivery: Path, run_id: str, manifest
                         ("classify", labels_fr.ORDINARY_FILE)):
         shutil.copyfile(work / stage / name, delivery / name)
     summary = finalize(delivery, opts.period, run_id, manifests, results)
+    log.event("quality", "summary", summary_fr(results).replace("\n", "\n    "))
     log.event("publish", "ready", "all gates passed; publishing the period folder")
     log.write(delivery / RUN_LOG)
     publish(delivery, opts.output_dir / opts.period)
