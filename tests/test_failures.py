@@ -192,3 +192,16 @@ def test_log_lines_are_structured_and_hold_no_secret(tmp_path):
         "ingest", "clean", "merge", "report", "classify"]
     saved = (tmp_path / "2026-10" / "run.log").read_text()
     assert secret not in result.stdout + result.stderr + saved
+
+
+def test_a_period_left_aside_by_a_killed_publish_is_restored(tmp_path):
+    """Killed between the two renames of the publication: the previous folder sits aside."""
+    output = tmp_path / "out"
+    aside = output / ".previous-2026-10-1a2b3c4d"
+    aside.mkdir(parents=True)
+    (aside / "run_summary.json").write_text('{"period": "2026-10"}\n')
+    before = digest(aside)
+    result = run_cli("run", "--input", str(tmp_path / "missing"), "--output", str(output),
+                     "--period", "2026-10", "--retries", "0")
+    assert result.returncode == 4  # this run fails, but first it puts the earlier folder back
+    assert digest(output / "2026-10") == before and not aside.exists()

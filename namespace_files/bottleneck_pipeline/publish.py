@@ -91,6 +91,18 @@ def finalize(folder: Path, period: str, run_id: str, manifests: dict, results: l
     return summary
 
 
+def recover_interrupted_publish(target: Path) -> Path | None:
+    """A run killed between the two renames of ``publish`` leaves the period only as
+    ``.previous-<period>-*``: put it back before anything else happens."""
+    if target.exists():
+        return None
+    leftovers = sorted(target.parent.glob(f".previous-{target.name}-*"))
+    if not leftovers:
+        return None
+    os.rename(leftovers[-1], target)
+    return target
+
+
 def publish(staged: Path, target: Path) -> None:
     """Put the complete period folder in place. The previous version of the period stays intact
     until the new one is complete, and comes back if the switch fails."""

@@ -22,7 +22,7 @@ from . import STAGES, labels_fr, pipeline
 from .checks.model import CheckResult, summary_fr
 from .failures import DataRejected, InfrastructureFailure, UsageError, as_pipeline_error
 from .logs import RunLog
-from .publish import QUALITY_FILE, finalize, publish, quality_report
+from .publish import QUALITY_FILE, finalize, publish, quality_report, recover_interrupted_publish
 from .storage import write_json
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -87,8 +87,11 @@ def run(opts: RunOptions, log: RunLog) -> dict:
         staging.mkdir(exist_ok=True)
 
     try:
-        with_retries("ingest", lambda: check_input_dir(opts), opts, log)
         with_retries("publish", make_staging, opts, log)
+        if recover_interrupted_publish(opts.output_dir / opts.period):
+            log.event("publish", "recovered", f"restored {opts.period} left aside by an interrupted run",
+                      level="warning")
+        with_retries("ingest", lambda: check_input_dir(opts), opts, log)
         for stage in STAGES:
             started = time.perf_counter()
             manifest, stage_results = with_retries(
