@@ -180,6 +180,10 @@ class OpenApiSpec:
             problems += self.schema_problems(sub, value, where, depth)
         if "enum" in schema and value not in schema["enum"]:
             problems.append(f"{where}: {value!r} not among {schema['enum']}")
+        # Property<T> (e.g. a task `timeout`) is `type: object` with `oneOf: [object, string]`:
+        # the plain string form ("PT10M") is valid.
+        if any(not self.schema_problems(alt, value, where, depth) for alt in schema.get("oneOf", [])):
+            return problems
         kind = schema.get("type")
         expected = {"array": list, "object": dict, "string": str, "boolean": bool, "integer": int}.get(kind)
         if expected and (not isinstance(value, expected) or (kind == "integer" and isinstance(value, bool))):
