@@ -43,6 +43,9 @@ SKIPPED_FILE_SUFFIXES = (".pyc",)
 # Kestra treats these specially: a .zip upload is unpacked, /_flows/ holds flows.
 FORBIDDEN_FILE_SUFFIXES = (".zip",)
 FORBIDDEN_TOP_DIR = "_flows"
+# Namespace-file folders that belong to the business, not to the repository: --prune never
+# touches them (the month's workbooks are dropped in inbox/).
+PROTECTED_TOP_DIRS = ("inbox",)
 SUBFLOW_NOT_FOUND = re.compile(r"The subflow '(?P<id>[^']+)' not found in namespace '(?P<ns>[^']+)'")
 
 
@@ -535,6 +538,10 @@ def sync_flows(client: KestraClient, flows: list[FlowFile], report: Report) -> N
             report.action("flow", flow.uid, "updated")
 
 
+def is_protected(rel: str) -> bool:
+    return rel.split("/", 1)[0] in PROTECTED_TOP_DIRS
+
+
 def prune(client: KestraClient, namespace: str, flows: list[FlowFile], files: list[NamespaceFile],
           remote: tuple[set[str], set[str]], report: Report) -> None:
     """Delete what this namespace holds and the repository no longer has (only this namespace)."""
@@ -547,6 +554,8 @@ def prune(client: KestraClient, namespace: str, flows: list[FlowFile], files: li
 
     wanted = {f.rel_path for f in files}
     remote_files, remote_dirs = remote
+    remote_files = {r for r in remote_files if not is_protected(r)}
+    remote_dirs = {d for d in remote_dirs if not is_protected(d)}
     # A directory holding none of the repository's files goes in one request, with its content.
     stale_dirs = {d for d in remote_dirs if not any(w.startswith(d + "/") for w in wanted)}
     top_stale_dirs = sorted(d for d in stale_dirs if not any(d.startswith(s + "/") for s in stale_dirs))

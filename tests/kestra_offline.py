@@ -127,7 +127,7 @@ EMITTED_ON_SUCCESS: dict[str, set[str]] = {
     "report": _STAGE_KEYS | {"ca_total"},
     "classify": _STAGE_KEYS | {"premium_count", "ordinary_count"},
     "check": {"rejected", "passed", "errors", "warnings"},
-    "finalize": {"products", "ca_total", "premium_count", "ordinary_count"},
+    "finalize": {"rejected", "products", "ca_total", "premium_count", "ordinary_count"},
 }
 EMITTED_ON_REJECTION = {"rejected", "rejection_message"}
 CLI_OPTIONS_WITH_VALUE = {"--log-format", "--run-id", "--database"}

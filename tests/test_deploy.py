@@ -290,6 +290,7 @@ def test_prune_deletes_only_stale_items_of_the_namespace(fake, repo):
     fake.add_file(NS, "legacy/a.sql", b"select 1")
     fake.add_file(NS, "legacy/deep/b.sql", b"select 2")
     fake.add_file("other.team", "bottleneck_pipeline/old.py", b"theirs")
+    fake.add_file(NS, "inbox/erp.xlsx", b"the business's workbook")  # not the repository's
 
     without = deploy(fake, repo)
     assert without.returncode == 0 and "deleted" not in without.stdout.replace("0 deleted", "")
@@ -302,7 +303,7 @@ def test_prune_deletes_only_stale_items_of_the_namespace(fake, repo):
                        ("deleteFileDirectory", "/bottleneck_pipeline/old.py")]
     assert set(fake.flows) == {(NS, Path(rel).stem) for rel in FLOWS} | {(f"{NS}.archive", "old_stage"),
                                                                          ("other.team", "other")}
-    assert set(fake.files[NS]) == {"/" + p for p in NAMESPACE_FILES}
+    assert set(fake.files[NS]) == {"/" + p for p in NAMESPACE_FILES} | {"/inbox/erp.xlsx"}
     assert fake.files["other.team"] == {"/bottleneck_pipeline/old.py": b"theirs"}
     assert f"flow {NS}.old_stage: deleted" in result.stdout
     assert "namespace file legacy/: deleted" in result.stdout

@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("finalize", help="final check of a run's folder: deliverables present, "
                                         "run_summary.json and quality_report.json written")
     p.add_argument("--dir", type=Path, required=True,
-                   help="folder with the deliverables, the *_manifest.json and quality_*.json files")
+                   help="folder with the deliverables, the <stage>_manifest.json and <stage>_checks.json files")
     p.add_argument("--period", required=True)
     return parser
 
@@ -165,7 +165,8 @@ def _finalize(args: argparse.Namespace, log: RunLog) -> int:
     summary = finalize(folder, args.period, log.run_id, manifests, results)
     log.event("finalize", "done", f"CA {summary['ca_total']:,.2f} EUR, {summary['products']} products, "
                                   f"{summary['premium_count']} premium")
-    kestra_outputs({k: summary[k] for k in ("products", "ca_total", "premium_count", "ordinary_count")},
+    kestra_outputs({"rejected": False,
+                    **{k: summary[k] for k in ("products", "ca_total", "premium_count", "ordinary_count")}},
                    {"products": summary["products"], "premium_count": summary["premium_count"]})
     return EXIT_OK
 

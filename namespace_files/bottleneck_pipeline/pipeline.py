@@ -56,7 +56,7 @@ def manifest_path(out_dir: Path, stage: str) -> Path:
 
 
 def quality_path(out_dir: Path, stage: str) -> Path:
-    return out_dir / f"quality_{stage}.json"
+    return out_dir / f"{stage}_checks.json"
 
 
 def _finish(stage: str, out_dir: Path, started: float, rows_in: int, rows_out: int, **extra) -> dict:
@@ -168,7 +168,7 @@ INPUT_PREFIX = {"ingest": "", "clean": "ingest_", "merge": "clean_", "report": "
 
 
 def check_stage(stage: str, inputs: dict[str, Path], out_dir: Path, params: dict | None = None) -> list[CheckResult]:
-    """Run a stage's gates on its files and write ``quality_<stage>.json`` next to its outputs."""
+    """Run a stage's gates on its files and write ``<stage>_checks.json`` next to its outputs."""
     con = connect()
     manifest = read_json(manifest_path(out_dir, stage))
     for name, path in inputs.items():
