@@ -17,6 +17,10 @@ PREDICTED = """
       and links.sku in (select sku from clean_web)
 """
 
+# Web products that found no ERP price, best sellers first (their sales are missing from the CA).
+WEB_ORPHANS = ("select sku, product_name, quantity_sold from clean_web "
+               "where sku not in (select sku from products) order by quantity_sold desc, sku")
+
 
 def _fan_out(ctx: CheckContext, table: str, key: str, other: str, label: str) -> Finding:
     return ctx.offending(
@@ -75,12 +79,10 @@ def not_empty(ctx: CheckContext) -> Finding:
 def web_orphans(ctx: CheckContext) -> Finding:
     ceiling = float(ctx.params.get("max_orphan_share", DEFAULT_MAX_ORPHAN_SHARE))
     web = ctx.count("select * from clean_web")
-    sql = ("select sku, product_name, quantity_sold from clean_web "
-           "where sku not in (select sku from products) order by quantity_sold desc, sku")
-    orphans = ctx.count(sql)
+    orphans = ctx.count(WEB_ORPHANS)
     share = orphans / web if web else 0.0
     finding = ctx.offending(
-        sql, lambda n, rows: f"web.xlsx : {n} produit(s) vendus sans correspondance ERP "
+        WEB_ORPHANS, lambda n, rows: f"web.xlsx : {n} produit(s) vendus sans correspondance ERP "
                              f"({share:.1%} > plafond {ceiling:.0%}) : sku {quote(rows, 'sku', n)}. "
                              "Ajoutez-les à liaison.xlsx ou à l'ERP.",
         observed=f"{orphans} ({share:.1%})", expected=f"<= {ceiling:.0%}")
@@ -92,8 +94,7 @@ def web_orphans(ctx: CheckContext) -> Finding:
       "Produits web sans correspondance ERP (sous le plafond) : leur CA n'est pas compté.")
 def web_orphans_warn(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "select sku, product_name, quantity_sold from clean_web where sku not in "
-        "(select sku from products) order by quantity_sold desc, sku",
+        WEB_ORPHANS,
         lambda n, rows: f"web.xlsx : {n} produit(s) sans correspondance ERP, hors CA : "
                         f"sku {quote(rows, 'sku', n)}. Complétez liaison.xlsx.")
 
