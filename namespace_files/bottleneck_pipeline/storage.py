@@ -95,10 +95,8 @@ def is_infrastructure_oserror(err: OSError) -> bool:
     return err.errno in INFRA_ERRNOS
 
 
-def query_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pa.Table:
+def query_arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
     """Run a query and return an Arrow table (no row-by-row Python conversion)."""
-    if params:
-        return con.execute(sql, params).to_arrow_table()
     return con.sql(sql).to_arrow_table()
 
 
