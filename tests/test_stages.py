@@ -87,6 +87,17 @@ def test_clean_liaison_drops_products_not_on_the_web():
     assert removed == {"not_on_web": 1, "exact_duplicate": 1}
 
 
+def test_clean_decodes_the_html_entities_of_web_titles():
+    cleaned, _ = clean.clean(connect(), {
+        "erp": erp(("1", 1, D("10.00"), 3, "instock")),
+        "web": web(("1", 5, "product", "Champagne Petit Lebrun &amp; Fils"), ("2", 1, "product", "L&#039;Avizoise"),
+                   ("3", 1, "product", "Roc & Roll"), ("4", 1, "product", None)),
+        "liaison": links(("1", "1")),
+    })
+    assert cleaned["web"].column("product_name").to_pylist() == [
+        "Champagne Petit Lebrun & Fils", "L'Avizoise", "Roc & Roll", None]
+
+
 # --- merge ----------------------------------------------------------------------------------------
 
 def test_merge_joins_through_the_link_table_with_text_keys():

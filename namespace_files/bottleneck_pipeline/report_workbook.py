@@ -78,9 +78,11 @@ def write_report(path: Path, revenue: pa.Table, summary: Summary) -> None:
 
 
 def _summary_sheet(sheet, s: Summary, fmt: dict) -> None:
-    sheet.set_column(0, 0, 38)
+    sheet.set_column(0, 0, 52)  # the longest label, "Prix seuil premium (moyenne + ...)"
     sheet.set_column(1, 1, 24)
-    sheet.set_column(2, 3, 18)
+    sheet.set_column(2, 2, 68)  # a SHA-256 in full
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 1)
     sheet.write(0, 0, f"BottleNeck — rapport de chiffre d'affaires {s.period}", fmt["title"])
     rows = [
         ("Période", s.period, None),
@@ -120,6 +122,12 @@ def _revenue_sheet(sheet, revenue: pa.Table, total: Decimal, fmt: dict) -> None:
     sheet.freeze_panes(1, 0)
     last = revenue.num_rows  # 0-based index of the last data row
     sheet.autofilter(0, 0, max(last, 1), len(columns) - 1)
+    # Printed: landscape, one page wide, the heading repeated on every page.
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
+    # Ids are text on purpose (keys compared as text): no "number stored as text" warnings.
+    sheet.ignore_errors({"number_stored_as_text": f"A2:B{max(last, 1) + 1}"})
     total_row = last + 2  # one blank row between the data and the total, outside the filter
     col = columns.index("revenue_eur")
     sheet.write(total_row, 0, TOTAL_LABEL, fmt["total"])
