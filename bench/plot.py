@@ -38,7 +38,7 @@ def plot(results: dict, out: Path) -> None:
             k = record["io"]["floor_candidates"]["factor"]
             web = record["source_rows"]["web"] * k
             ax_time.plot([web], [floor["seconds"]], marker="v", color="black", linestyle="none",
-                         label=f"I/O floor ({source})")
+                         label=f"I/O floor ({source}{'' if floor.get('writer') else ', read only'})")
     ax_time.set(xscale="log", yscale="log", xlabel="web.xlsx rows", ylabel="wall time (s)",
                 title="Time against volume")
     ax_mem.set(xscale="log", yscale="log", xlabel="web.xlsx rows", ylabel="peak RSS (MB)",

@@ -343,12 +343,26 @@ def _io_block(source: str, k: int, tables: dict, readers, writers, repeat: int) 
 
 def _without_real_figures(record: dict) -> dict:
     """The real files are third-party data: keep no figure derived from them in the repository
-    (timings, sizes and whether both implementations agree are kept)."""
+    (timings, input sizes and whether both implementations agree are kept)."""
     for size in record["sizes"]:
         for side in ("ours", "baseline"):
-            if "figures" in size.get(side, {}):
-                size[side]["figures"] = {"products": size[side]["figures"]["products"]}
+            size.get(side, {}).pop("figures", None)
+            if "failed" in size.get(side, {}):  # messages quote ids of the data: keep the ids of checks
+                size[side]["failed"] = _scrub(size[side]["failed"])
+    record["problems"] = [_scrub(p) for p in record["problems"]]
     return record
+
+
+def _scrub(message: str) -> str:
+    """'<prefix>exit 3: FAILED (data) at stage classify [check ids]', without the quoted data."""
+    import re
+
+    prefix = message.split("exit ")[0]
+    code = re.search(r"exit -?\d+", message)
+    where = re.search(r"FAILED \(\w+\)(?: at stage \w+)?", message)
+    checks = re.findall(r"\[([\w.]+)\]", message)
+    return (prefix + ": ".join(m.group(0) for m in (code, where) if m)
+            + (f" [{', '.join(checks)}]" if checks else ""))
 
 
 def evaluate_targets(sizes: list[dict], io: dict, limit: int) -> dict:
