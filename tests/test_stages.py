@@ -182,3 +182,22 @@ def test_identical_prices_give_no_premium_and_no_division_by_zero():
     assert stats.std == 0.0
     assert classified.column("z_score").to_pylist() == [0.0] * 4
     assert classified.column("is_premium").to_pylist() == [False] * 4
+
+
+def test_extracts_read_back_exactly_with_quotes_far_down_the_file(tmp_path):
+    """DuckDB sniffs CSV quoting from the first rows: a name with quotes after them must still
+    read back as written (a real title holds '""D""')."""
+    from bottleneck_pipeline.extracts import extract_table, register_extract, write_extract
+
+    n = 30_000
+    names = [f"Vin {i}" for i in range(n)]
+    names[25_000] = 'Domaine "D" ; cuvée "Les ""Hauts"""'
+    classified = revenue_table(["10.00"] * n).set_column(2, "product_name", pa.array(names))
+    classified = classified.append_column("z_score", pa.array([0.0] * n)).append_column(
+        "is_premium", pa.array([False] * n))
+    path = tmp_path / "vins_ordinaires.csv"
+    write_extract(path, extract_table(classified, False))
+    con = connect()
+    register_extract(con, "ordinary", path)
+    assert con.execute("select count(*) from ordinary").fetchone()[0] == n
+    assert con.execute("select product_name from ordinary where product_id = '25000'").fetchone()[0] == names[25_000]

@@ -40,5 +40,8 @@ def register_extract(con: duckdb.DuckDBPyConnection, view: str, path: Path) -> N
     columns = ", ".join(f"'{EXTRACT_COLUMNS[name]}': '{kind}'" for name, kind in READ_TYPES.items())
     renames = ", ".join(f'"{EXTRACT_COLUMNS[name]}" as {name}' for name in READ_TYPES)
     path_sql = str(path).replace("'", "''")
+    # Quote and escape stated, not sniffed: DuckDB guesses them from the first rows only, and a
+    # wine name with quotes further down ('Cuvée "D"') would then be misread.
     con.execute(f"create or replace temp view {view} as select {renames} from read_csv('{path_sql}', "
-                f"delim = '{CSV_SEPARATOR}', header = true, columns = {{{columns}}})")
+                f"delim = '{CSV_SEPARATOR}', quote = '\"', escape = '\"', header = true, "
+                f"columns = {{{columns}}})")
