@@ -13,7 +13,7 @@ import pytest
 
 from bottleneck_pipeline import pipeline
 from bottleneck_pipeline.checks.model import summary_fr
-from bottleneck_pipeline.extracts import write_extract
+from bottleneck_pipeline.extracts import read_extract, write_extract
 from bottleneck_pipeline.storage import read_parquet, write_parquet
 from conftest import SAMPLE
 
@@ -92,11 +92,7 @@ def test_a_missing_workbook_is_caught(copy):
 
 
 def extract(work: Path, name: str) -> pa.Table:
-    from pyarrow import csv
-
-    return csv.read_csv(work / "classify" / name, parse_options=csv.ParseOptions(delimiter=";"),
-                        convert_options=csv.ConvertOptions(column_types={"product_id": pa.string(),
-                                                                         "sku": pa.string()}))
+    return read_extract(work / "classify" / name)
 
 
 def test_a_wine_in_both_extracts_is_caught(copy):

@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from . import STAGES, __version__, pipeline
-from .checks.model import blocking, summary_fr
+from .checks.model import CheckResult, blocking, summary_fr
 from .failures import EXIT_OK, DataRejected, PipelineError, as_pipeline_error
 from .logs import RunLog
 from .publish import finalize
@@ -158,8 +158,6 @@ def _finalize(args: argparse.Namespace, log: RunLog) -> int:
     folder = args.dir
     manifests = {stage: read_json(pipeline.manifest_path(folder, stage)) for stage in STAGES}
     results = []
-    from .checks.model import CheckResult
-
     for stage in STAGES:
         results += [CheckResult.from_dict(r) for r in read_json(pipeline.quality_path(folder, stage))["results"]]
     summary = finalize(folder, args.period, log.run_id, manifests, results)

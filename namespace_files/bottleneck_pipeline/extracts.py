@@ -35,6 +35,14 @@ def write_extract(path: Path, table: pa.Table) -> None:
     os.replace(tmp, path)
 
 
+def read_extract(path: Path) -> pa.Table:
+    """An extract as written (French headers), ids as text, for whoever reads it back in Python."""
+    return pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=CSV_SEPARATOR),
+                          convert_options=pacsv.ConvertOptions(column_types={
+                              EXTRACT_COLUMNS["product_id"]: pa.string(),
+                              EXTRACT_COLUMNS["sku"]: pa.string()}))
+
+
 def register_extract(con: duckdb.DuckDBPyConnection, view: str, path: Path) -> None:
     """Expose an extract read back from disk under pipeline column names (for the gates)."""
     columns = ", ".join(f"'{EXTRACT_COLUMNS[name]}': '{kind}'" for name, kind in READ_TYPES.items())

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from . import STAGES, labels_fr
+from .extracts import read_extract
 
 HTML_FILE = "rapport_qualite.html"
 WINE = "#5B2333"
@@ -34,13 +34,12 @@ def _esc(value) -> str:
 
 
 def read_extracts(folder: Path) -> pa.Table:
-    tables = []
-    for name in (labels_fr.PREMIUM_FILE, labels_fr.ORDINARY_FILE):
-        tables.append(pacsv.read_csv(folder / name, parse_options=pacsv.ParseOptions(delimiter=labels_fr.CSV_SEPARATOR),
-                                     convert_options=pacsv.ConvertOptions(column_types={
-                                         "product_id": pa.string(), "sku": pa.string(),
-                                         "prix_eur": pa.float64(), "ca_eur": pa.float64()})))
-    return pa.concat_tables(tables)
+    wines = pa.concat_tables([read_extract(folder / name)
+                              for name in (labels_fr.PREMIUM_FILE, labels_fr.ORDINARY_FILE)])
+    for column in ("prix_eur", "ca_eur"):  # charts want floats, whatever the reader inferred
+        wines = wines.set_column(wines.schema.get_field_index(column), column,
+                                 wines[column].cast(pa.float64()))
+    return wines
 
 
 def funnel_svg(summary: dict) -> str:
