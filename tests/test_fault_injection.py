@@ -165,23 +165,19 @@ def tree_digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    """An output folder holding a good run of the same period, published before the bad one."""
-    out = tmp_path_factory.mktemp("published")
-    assert main(["run", "--input", str(SAMPLE), "--output", str(out), "--period", PERIOD]) == 0
-    return out
-
-
-@pytest.mark.parametrize("defect, check_id, words", DEFECTS, ids=[d[0].__name__ for d in DEFECTS])
-def test_defect_stops_the_run(defect, check_id, words, published, tmp_path, capsys):
+def assert_defect_stops_the_run(defect: Callable, check_id: str, words: str, published: Path,
+                                tmp_path: Path, capsys, rewrite: bool = True) -> str:
+    """Plant ``defect`` in a copy of the sample, run, and check the whole rejection contract:
+    exit 3, the check id and the words in the message, no traceback, nothing published, the
+    earlier run of the period byte-for-byte intact, the evidence in ``_failed/``. ``rewrite``
+    False when the defect edits the files itself (after they were written). Returns stderr."""
     tables = load_sample()
     inputs = tmp_path / "in"
     for name, (columns, rows) in tables.items():
         write_workbook(inputs / f"{name}.xlsx", columns, rows)
     defect(tables, inputs)
     for name, (columns, rows) in tables.items():  # rewrite what the defect edited in memory
-        if (inputs / f"{name}.xlsx").exists() and defect not in (corrupt_file, csv_renamed_to_xlsx):
+        if rewrite and (inputs / f"{name}.xlsx").exists():
             write_workbook(inputs / f"{name}.xlsx", columns, rows)
     output = tmp_path / "out"
     shutil.copytree(published, output)
@@ -193,7 +189,7 @@ def test_defect_stops_the_run(defect, check_id, words, published, tmp_path, caps
 
     err = capsys.readouterr().err
     assert status == 3, err
-    assert "FAILED (data)" in err and words in err and check_id in err
+    assert "FAILED (data)" in err and words in err and check_id in err, err
     assert "Traceback" not in err
     assert tree_digest(output / PERIOD) == before  # the earlier run of the period is intact
     assert sorted(p.name for p in output.iterdir()) == [PERIOD, "_failed"]  # nothing else published
@@ -202,6 +198,21 @@ def test_defect_stops_the_run(defect, check_id, words, published, tmp_path, caps
     fired = [r["id"] for r in report["results"] if not r["passed"] and r["severity"] == "error"]
     assert check_id in fired
     assert json.loads((failure / "error.json").read_text())["kind"] == "data"
+    return err
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    """An output folder holding a good run of the same period, published before the bad one."""
+    out = tmp_path_factory.mktemp("published")
+    assert main(["run", "--input", str(SAMPLE), "--output", str(out), "--period", PERIOD]) == 0
+    return out
+
+
+@pytest.mark.parametrize("defect, check_id, words", DEFECTS, ids=[d[0].__name__ for d in DEFECTS])
+def test_defect_stops_the_run(defect, check_id, words, published, tmp_path, capsys):
+    assert_defect_stops_the_run(defect, check_id, words, published, tmp_path, capsys,
+                                rewrite=defect not in (corrupt_file, csv_renamed_to_xlsx))
 
 
 def test_at_least_fifteen_distinct_defects():
