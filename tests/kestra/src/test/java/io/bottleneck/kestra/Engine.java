@@ -1,0 +1,193 @@
+package io.bottleneck.kestra;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+
+import org.slf4j.event.Level;
+
+import io.kestra.core.models.executions.Execution;
+import io.kestra.core.models.executions.LogEntry;
+import io.kestra.core.models.executions.TaskRun;
+import io.kestra.core.models.flows.Flow;
+import io.kestra.core.models.flows.FlowSource;
+import io.kestra.core.models.flows.FlowWithSource;
+import io.kestra.core.models.flows.GenericFlow;
+import io.kestra.core.models.flows.State;
+import io.kestra.core.models.validations.ValidateConstraintViolation;
+import io.kestra.core.repositories.ExecutionRepositoryInterface;
+import io.kestra.core.repositories.FlowRepositoryInterface;
+import io.kestra.core.repositories.LogRepositoryInterface;
+import io.kestra.core.runners.FlowInputOutput;
+import io.kestra.core.runners.TestRunnerUtils;
+import io.kestra.core.services.FlowService;
+import io.kestra.core.storages.NamespaceFactory;
+import io.kestra.core.storages.StorageInterface;
+import io.kestra.plugin.core.flow.Subflow;
+import jakarta.inject.Inject;
+
+import static io.bottleneck.kestra.Project.NAMESPACE;
+import static io.bottleneck.kestra.Project.TENANT;
+
+/**
+ * What every engine test needs from the real engine: Kestra's own services, injected by the
+ * in-process Micronaut context that {@code @KestraTest} starts (executor, worker, memory/H2
+ * repository, local storage).
+ */
+abstract class Engine {
+    static final Duration RUN_TIMEOUT = Duration.ofMinutes(10);
+
+    @Inject protected FlowService flowService;
+    @Inject protected FlowRepositoryInterface flowRepository;
+    @Inject protected ExecutionRepositoryInterface executionRepository;
+    @Inject protected LogRepositoryInterface logRepository;
+    @Inject protected FlowInputOutput flowInputOutput;
+    @Inject protected TestRunnerUtils runner;
+    @Inject protected StorageInterface storage;
+    @Inject protected NamespaceFactory namespaceFactory;
+
+    /** Kestra's own validation of a flow source: violations and warnings, as the validate API gives them. */
+    ValidateConstraintViolation validate(Path file) throws IOException {
+        String source = Files.readString(file);
+        return flowService.validate(TENANT, List.of(new FlowSource(file.getFileName().toString(), source))).getFirst();
+    }
+
+    /**
+     * Validates and creates every flow file, callees first (so that Kestra's check that a called
+     * subflow exists runs for real); fails on any violation or warning, with Kestra's message.
+     */
+    List<FlowWithSource> loadAllFlows() throws Exception {
+        Map<String, Path> byId = new LinkedHashMap<>();
+        Map<String, List<String>> calls = new HashMap<>();
+        for (Path file : Project.flowFiles()) {
+            GenericFlow parsed = GenericFlow.fromYaml(TENANT, Files.readString(file));
+            byId.put(parsed.getId(), file);
+        }
+        for (var entry : byId.entrySet()) {
+            Flow flow = io.kestra.core.serializers.YamlParser.parse(Files.readString(entry.getValue()), Flow.class);
+            calls.put(entry.getKey(), flow.allTasksWithChilds().stream()
+                .filter(Subflow.class::isInstance).map(t -> ((Subflow) t).getFlowId()).toList());
+        }
+        List<FlowWithSource> created = new ArrayList<>();
+        for (String id : calleesFirst(byId.keySet(), calls)) {
+            Path file = byId.get(id);
+            ValidateConstraintViolation check = validate(file);
+            if (check.getConstraints() != null || !check.getWarnings().isEmpty()) {
+                throw new AssertionError(file.getFileName() + " refused by Kestra: constraints=" + check.getConstraints()
+                    + " warnings=" + check.getWarnings());
+            }
+            Optional<FlowWithSource> existing = flowRepository.findByIdWithSource(TENANT, NAMESPACE, id);
+            GenericFlow flow = GenericFlow.fromYaml(TENANT, Files.readString(file));
+            created.add(existing.isPresent() ? existing.get() : flowService.create(flow, true));
+        }
+        return created;
+    }
+
+    private static List<String> calleesFirst(java.util.Set<String> ids, Map<String, List<String>> calls) {
+        List<String> order = new ArrayList<>();
+        Deque<String> stack = new ArrayDeque<>();
+        for (String id : ids) {
+            visit(id, calls, order, stack);
+        }
+        return order;
+    }
+
+    private static void visit(String id, Map<String, List<String>> calls, List<String> order, Deque<String> stack) {
+        if (order.contains(id) || !calls.containsKey(id)) {
+            return;
+        }
+        if (stack.contains(id)) {
+            throw new AssertionError("subflow cycle through " + id);
+        }
+        stack.push(id);
+        calls.get(id).forEach(callee -> visit(callee, calls, order, stack));
+        stack.pop();
+        order.add(id);
+    }
+
+    /** Uploads the package as namespace files, the way Kestra's API does (NamespaceFactory). */
+    void uploadNamespaceFiles() throws Exception {
+        var namespace = namespaceFactory.of(TENANT, NAMESPACE, storage);
+        Path base = Project.ROOT.resolve("namespace_files");
+        for (Path file : Project.namespaceFiles()) {
+            try (InputStream in = Files.newInputStream(file)) {
+                namespace.putFile(Path.of("/" + base.relativize(file).toString().replace('\\', '/')), in);
+            }
+        }
+    }
+
+    void putNamespaceFile(String path, Path file) throws Exception {
+        try (InputStream in = Files.newInputStream(file)) {
+            namespaceFactory.of(TENANT, NAMESPACE, storage).putFile(Path.of(path), in);
+        }
+    }
+
+    /** Runs a flow with inputs (local paths for FILE inputs are uploaded by Kestra) and waits for its end. */
+    Execution run(String flowId, Map<String, Object> inputs) throws Exception {
+        return runner.runOne(TENANT, NAMESPACE, flowId, null,
+            (flow, execution) -> flowInputOutput.readExecutionInputs(flow, execution, inputs), RUN_TIMEOUT);
+    }
+
+    static Map<String, Object> workbooks(Path folder) {
+        Map<String, Object> inputs = new HashMap<>();
+        for (String name : List.of("erp", "web", "liaison")) {
+            inputs.put(name, folder.resolve(name + ".xlsx").toString());
+        }
+        return inputs;
+    }
+
+    Execution execution(String id) {
+        return executionRepository.findById(TENANT, id).orElseThrow();
+    }
+
+    /** The child execution a Subflow task run started (its outputs hold the id, also when it failed). */
+    Execution child(Execution parent, String taskId) {
+        TaskRun taskRun = taskRun(parent, taskId);
+        return execution((String) taskRun.getOutputs().get("executionId"));
+    }
+
+    static TaskRun taskRun(Execution execution, String taskId) {
+        return execution.getTaskRunList().stream().filter(t -> t.getTaskId().equals(taskId)).findFirst()
+            .orElseThrow(() -> new AssertionError("no task run " + taskId + " in " + execution.getFlowId()));
+    }
+
+    /** The execution's logs; Kestra indexes them asynchronously, so this polls until {@code ready}. */
+    List<LogEntry> logs(Execution execution, Predicate<List<LogEntry>> ready) throws InterruptedException {
+        List<LogEntry> logs = List.of();
+        for (int i = 0; i < 100; i++) {
+            logs = logRepository.findByExecutionId(TENANT, execution.getId(), Level.TRACE);
+            if (ready.test(logs)) {
+                return logs;
+            }
+            Thread.sleep(100);
+        }
+        return logs;
+    }
+
+    static String text(List<LogEntry> logs) {
+        return logs.stream().map(l -> "[" + l.getTaskId() + "] " + l.getMessage()).collect(Collectors.joining("\n"));
+    }
+
+    byte[] read(Object kestraUri) throws IOException {
+        try (InputStream in = storage.get(TENANT, NAMESPACE, URI.create(kestraUri.toString()))) {
+            return in.readAllBytes();
+        }
+    }
+
+    static State.Type state(Execution execution) {
+        return execution.getState().getCurrent();
+    }
+}

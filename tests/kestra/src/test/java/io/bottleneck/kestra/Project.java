@@ -1,0 +1,59 @@
+package io.bottleneck.kestra;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** Where the project's files are, seen from tests/kestra (Maven's working directory). */
+final class Project {
+    static final String TENANT = "main";
+    static final String NAMESPACE = "bottleneck.reporting";
+    static final String PARENT = "monthly_revenue";
+    static final List<String> STAGES = List.of("ingest", "clean", "merge", "report", "classify");
+
+    static final Path ROOT = Path.of("").toAbsolutePath().resolve("../..").normalize();
+    static final Path SAMPLE = ROOT.resolve("data/sample");
+    static final Path REAL = ROOT.resolve("../shared/data/bottleneck-p10").normalize();
+    static final Path TARGET = Path.of("target").toAbsolutePath();
+    static final Path E2E = TARGET.resolve("e2e");
+
+    private Project() {
+    }
+
+    /** Every flow file, with the one rule deploy.py uses: *.yml and *.yaml of flows/ and subflows/. */
+    static List<Path> flowFiles() {
+        return Stream.of("flows", "subflows")
+            .flatMap(folder -> list(ROOT.resolve(folder)).stream())
+            .filter(p -> p.getFileName().toString().matches(".*\\.ya?ml"))
+            .sorted()
+            .toList();
+    }
+
+    /** The package uploaded as namespace files (what deploy.py uploads: no __pycache__). */
+    static List<Path> namespaceFiles() {
+        Path base = ROOT.resolve("namespace_files");
+        try (Stream<Path> walk = Files.walk(base)) {
+            return walk.filter(Files::isRegularFile)
+                .filter(p -> !p.toString().contains("__pycache__") && !p.toString().endsWith(".pyc"))
+                .sorted()
+                .toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static boolean realWorkbooksPresent() {
+        return Files.isRegularFile(REAL.resolve("erp.xlsx"));
+    }
+
+    private static List<Path> list(Path folder) {
+        try (Stream<Path> files = Files.list(folder)) {
+            return files.toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
