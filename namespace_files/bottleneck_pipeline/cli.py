@@ -163,8 +163,10 @@ def _finalize(args: argparse.Namespace, log: RunLog) -> int:
     summary = finalize(folder, args.period, log.run_id, manifests, results)
     log.event("finalize", "done", f"CA {summary['ca_total']:,.2f} EUR, {summary['products']} products, "
                                   f"{summary['premium_count']} premium")
-    kestra_outputs({"rejected": False,
-                    **{k: summary[k] for k in ("products", "ca_total", "premium_count", "ordinary_count")}},
+    # Money goes to Kestra as text with its cents: a float output is rendered by Pebble as
+    # 70568.6, and from 10 M EUR in scientific notation (checked in the engine tests).
+    kestra_outputs({"rejected": False, "ca_total": f"{summary['ca_total']:.2f}",
+                    **{k: summary[k] for k in ("products", "premium_count", "ordinary_count")}},
                    {"products": summary["products"], "premium_count": summary["premium_count"]})
     return EXIT_OK
 

@@ -177,6 +177,19 @@ abstract class Engine {
         return logs;
     }
 
+    /** The logs of an execution and of every execution it started, for failure messages. */
+    String story(Execution execution) throws InterruptedException {
+        StringBuilder out = new StringBuilder("== " + execution.getFlowId() + " " + state(execution) + "\n");
+        out.append(text(logs(execution, l -> !l.isEmpty())));
+        for (TaskRun taskRun : execution.getTaskRunList()) {
+            Object childId = taskRun.getOutputs() == null ? null : taskRun.getOutputs().get("executionId");
+            if (childId != null) {
+                out.append("\n").append(story(execution(childId.toString())));
+            }
+        }
+        return out.toString();
+    }
+
     static String text(List<LogEntry> logs) {
         return logs.stream().map(l -> "[" + l.getTaskId() + "] " + l.getMessage()).collect(Collectors.joining("\n"));
     }
