@@ -2,10 +2,10 @@
 # plugins) plus a private Python environment holding the pipeline's pinned dependencies, so the
 # flows' Commands tasks (Process task runner) install nothing per run.
 #
-#   docker build -t bottleneck/kestra:1.3.28 .        (docker compose up builds it too)
+#   docker build -t bottleneck/kestra:1.3.31 .        (docker compose up builds it too)
 #
 # Pinned: kestra/kestra:latest now pulls 2.x.
-ARG KESTRA_IMAGE=kestra/kestra:v1.3.28
+ARG KESTRA_IMAGE=kestra/kestra:v1.3.31
 FROM ${KESTRA_IMAGE}
 
 # The image runs as user `kestra`: install as root, then switch back.

@@ -315,11 +315,17 @@ def channel_label(task: dict) -> tuple[str, str, str]:
         title, short = "E-mail", "e-mail"
     elif kind.endswith(".log"):
         title, short = "Journal de l'exécution", "journal"
+    elif kind.endswith("log.fetch"):
+        title, short = "Lecture des messages d'erreur", "messages"
+    elif "python" in kind:
+        title, short = "Rédaction de l'alerte en français", "alerte"
     else:
         title, short = f"Tâche {task['id']}", task["id"]
     run_if = str(task.get("runIf") or task.get("when") or "")
     if match := KV_NAME.search(run_if):
         condition = f"si la clé {match[1]} est activée"
+    elif "executionId" in run_if:
+        condition = "si une étape a échoué"
     elif run_if:
         condition = "si la condition est vraie"
     else:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from openpyxl import load_workbook
 
 from bottleneck_pipeline.cli import main
 from conftest import REAL_FIGURES, SAMPLE, read_workbook, write_workbook
@@ -67,10 +68,27 @@ def empty_sheet(t: Tables, d: Path):
     t["liaison"] = (t["liaison"][0], [])
 
 
+def edits_files(defect: Callable) -> Callable:
+    """Marks a defect that edits the written workbooks itself (raw cells: formulas, errors,
+    merges, sheets...): the test must not rewrite them from the tables afterwards."""
+    defect.rewrite = False
+    return defect
+
+
+def write_then_edit(t: Tables, d: Path, name: str, edit: Callable) -> None:
+    """Write table ``name`` as the test does, then ``edit(workbook, sheet)`` it with openpyxl."""
+    write_workbook(d / f"{name}.xlsx", *t[name])
+    workbook = load_workbook(d / f"{name}.xlsx")
+    edit(workbook, workbook.active)
+    workbook.save(d / f"{name}.xlsx")
+
+
+@edits_files
 def corrupt_file(t: Tables, d: Path):
     (d / "web.xlsx").write_bytes(b"PK\x03\x04" + bytes(range(256)) * 8)
 
 
+@edits_files
 def csv_renamed_to_xlsx(t: Tables, d: Path):
     (d / "liaison.xlsx").write_text("product_id,id_web\n1,2\n")
 
@@ -136,7 +154,139 @@ def too_many_unlinked_web_products(t: Tables, d: Path):
         row[1] = None
 
 
-DEFECTS: list[tuple[Callable, str, str]] = [
+# --- issue 12: cells read empty, ambiguous headers, numbers out of range, misleading positions --
+
+def error_cell(ref: str, error: str) -> Callable:
+    def edit(workbook, sheet):
+        sheet[ref] = error
+        sheet[ref].data_type = "e"  # an error cell, as Excel saves #N/A or #REF!
+    return edit
+
+
+@edits_files
+def formula_without_its_value(t: Tables, d: Path):
+    def edit(workbook, sheet):
+        sheet["C6"] = "=C5*2"  # saved by a tool that does not compute: no cached value
+    write_then_edit(t, d, "erp", edit)
+
+
+@edits_files
+def na_error_in_a_price(t: Tables, d: Path):
+    write_then_edit(t, d, "erp", error_cell("C9", "#N/A"))
+
+
+@edits_files
+def ref_error_in_the_sales(t: Tables, d: Path):
+    write_then_edit(t, d, "web", error_cell("F12", "#REF!"))
+
+
+@edits_files
+def div0_error_in_a_link(t: Tables, d: Path):
+    write_then_edit(t, d, "liaison", error_cell("B7", "#DIV/0!"))
+
+
+@edits_files
+def value_error_in_a_product_id(t: Tables, d: Path):
+    write_then_edit(t, d, "erp", error_cell("A15", "#VALUE!"))
+
+
+@edits_files
+def merged_prices(t: Tables, d: Path):
+    write_then_edit(t, d, "erp", lambda workbook, sheet: sheet.merge_cells("C20:C22"))
+
+
+@edits_files
+def merged_link_keys(t: Tables, d: Path):
+    write_then_edit(t, d, "liaison", lambda workbook, sheet: sheet.merge_cells("A5:A6"))
+
+
+@edits_files
+def merged_sales_cells(t: Tables, d: Path):
+    write_then_edit(t, d, "web", lambda workbook, sheet: sheet.merge_cells("E30:F30"))
+
+
+def price_column_twice(t: Tables, d: Path):
+    columns, rows = t["erp"]
+    t["erp"] = (columns + ["price"], [r + [r[2] * 2 if isinstance(r[2], (int, float)) else None] for r in rows])
+
+
+def sales_column_twice_up_to_case_and_spaces(t: Tables, d: Path):
+    columns, rows = t["web"]
+    t["web"] = (columns + [" TOTAL_SALES "], [r + [0] for r in rows])
+
+
+def quantity_near_1e15(t: Tables, d: Path):
+    erp, link, product = linked_product(t, 4)
+    product[col(t, "web", "total_sales")] = 999_999_999_999_999
+
+
+def price_beyond_the_decimal_type(t: Tables, d: Path):
+    t["erp"][1][10][col(t, "erp", "price")] = 1e20
+
+
+def stock_beyond_bigint(t: Tables, d: Path):
+    t["erp"][1][11][col(t, "erp", "stock_quantity")] = -1e19
+
+
+@edits_files
+def blank_rows_above_the_header(t: Tables, d: Path):
+    t["erp"][1][5][col(t, "erp", "price")] = "douze"  # data row 6: Excel row 7, then 10 below
+    write_then_edit(t, d, "erp", lambda workbook, sheet: sheet.insert_rows(1, 3))
+
+
+@edits_files
+def title_above_the_header(t: Tables, d: Path):
+    t["liaison"][1][7][0] = None  # data row 8: Excel row 9, then 11 under a title and a blank row
+
+    def edit(workbook, sheet):
+        sheet.insert_rows(1, 2)
+        sheet["A1"] = "Table de liaison ERP / web - octobre"
+    write_then_edit(t, d, "liaison", edit)
+
+
+@edits_files
+def the_data_on_a_hidden_first_sheet(t: Tables, d: Path):
+    def edit(workbook, sheet):
+        sheet.sheet_state = "hidden"  # the month's table hidden; Excel opens on the notes
+        notes = workbook.create_sheet("Notes")
+        notes.append(["Remarques"])
+        notes.append(["export vérifié"])
+        workbook.active = 1
+    write_then_edit(t, d, "web", edit)
+
+
+@edits_files
+def an_old_copy_on_a_hidden_first_sheet(t: Tables, d: Path):
+    t["erp"][1][3][col(t, "erp", "price")] = "vingt"
+
+    def edit(workbook, sheet):
+        sheet.title = "Octobre"
+        old = workbook.copy_worksheet(sheet)  # last month's copy, fixed, hidden in front
+        old.title = "Septembre"
+        old["C5"] = 20.0
+        old.sheet_state = "hidden"
+        workbook.move_sheet(old, -1)
+        workbook.active = 1
+    write_then_edit(t, d, "erp", edit)
+
+
+def placeholder_product_id(t: Tables, d: Path):
+    t["erp"][1][12][0] = "N/A"
+
+
+def no_break_space_product_id(t: Tables, d: Path):
+    t["liaison"][1][20][0] = "\u00a0 \u200b"
+
+
+def null_text_product_id(t: Tables, d: Path):
+    t["liaison"][1][21][0] = " NULL "
+
+
+def two_erp_files_differing_by_case(t: Tables, d: Path):
+    write_workbook(d / "ERP.xlsx", *t["erp"])  # a corrected copy dropped next to the old one
+
+
+DEFECTS: list[tuple[Callable, str, str | tuple[str, ...]]] = [
     # (defect, check that must fire, words the message must contain)
     (missing_column, "ingest.erp.required_columns", "colonne(s) obligatoire(s) absente(s) : 'price'"),
     (renamed_column, "ingest.web.required_columns", "renommée en 'ventes_totales'"),
@@ -147,7 +297,7 @@ DEFECTS: list[tuple[Callable, str, str]] = [
     (corrupt_file, "ingest.web.file_readable", "illisible"),
     (csv_renamed_to_xlsx, "ingest.liaison.file_readable", "illisible"),
     (missing_file, "ingest.erp.file_present", "introuvable"),
-    (null_key, "ingest.erp.product_id.not_null", "colonne 'product_id' vide"),
+    (null_key, "ingest.erp.product_id.not_null", "colonne 'product_id' (A) vide"),
     (conflicting_duplicate_prices, "clean.erp.unique_product_id", "valeurs différentes"),
     (conflicting_duplicate_sales, "clean.web.unique_sku", "valeurs différentes"),
     (link_fan_out, "clean.liaison.unique_sku", "plusieurs produits pour un sku"),
@@ -155,8 +305,48 @@ DEFECTS: list[tuple[Callable, str, str]] = [
     (web_without_product_rows, "clean.web.has_products", "aucune ligne produit"),
     (negative_price_on_sold_product, "merge.products.no_negative_price", "prix négatif"),
     (negative_sales, "merge.products.no_negative_quantity", "ventes négatives"),
-    (every_row_orphaned, "merge.products.not_empty", "Aucun produit ne relie"),
-    (too_many_unlinked_web_products, "merge.orphans.web_products_without_price", "plafond"),
+    # every sale lost, or a fifth of them: the clean gate's lost-sales ceiling now stops these
+    # before the merge (issue 12, revenue-loss gate)
+    (every_row_orphaned, "clean.web.lost_sales_within_ceiling", "Ventes perdues au-delà du plafond"),
+    (too_many_unlinked_web_products, "clean.web.lost_sales_within_ceiling", "Ventes perdues au-delà du plafond"),
+    # issue 12: (file, column or cell, what to do) named in each message
+    (formula_without_its_value, "ingest.erp.uncomputed_formulas",
+     ("erp.xlsx (catalogue ERP), feuille 'Sheet'", "C6 (colonne 'price', =C5*2)", "recalculez (F9)")),
+    (na_error_in_a_price, "ingest.erp.error_cells",
+     ("erp.xlsx (catalogue ERP), feuille 'Sheet'", "C9 = #N/A (colonne 'price')")),
+    (ref_error_in_the_sales, "ingest.web.error_cells", ("web.xlsx", "F12 = #REF! (colonne 'total_sales')")),
+    (div0_error_in_a_link, "ingest.liaison.error_cells", ("liaison.xlsx", "B7 = #DIV/0! (colonne 'id_web')")),
+    (value_error_in_a_product_id, "ingest.erp.error_cells", ("erp.xlsx", "A15 = #VALUE! (colonne 'product_id')")),
+    (merged_prices, "ingest.erp.merged_cells",
+     ("erp.xlsx", "C20:C22 (colonne 'price')", "supprimez la fusion de cellules")),
+    (merged_link_keys, "ingest.liaison.merged_cells", ("liaison.xlsx", "A5:A6 (colonne 'product_id')")),
+    (merged_sales_cells, "ingest.web.merged_cells", ("web.xlsx", "E30:F30 (colonne 'total_sales')")),
+    (price_column_twice, "ingest.erp.unique_headers",
+     ("erp.xlsx", "la colonne 'price' apparaît 2 fois (colonnes C 'price' et F 'price')")),
+    (sales_column_twice_up_to_case_and_spaces, "ingest.web.unique_headers",
+     ("web.xlsx", "la colonne 'total_sales' apparaît 2 fois (colonnes F 'total_sales' et AC ' TOTAL_SALES ')")),
+    (quantity_near_1e15, "ingest.web.quantity_sold.range",
+     ("web.xlsx", "colonne 'total_sales' (F)", "= 999999999999999")),
+    (price_beyond_the_decimal_type, "ingest.erp.price_eur.range",
+     ("erp.xlsx", "colonne 'price' (C)", "cellule C12 = 100000000000000000000")),
+    (stock_beyond_bigint, "ingest.erp.stock_quantity.range",
+     ("erp.xlsx", "colonne 'stock_quantity' (D)", "cellule D13 = -10000000000000000000")),
+    (blank_rows_above_the_header, "ingest.erp.price_eur.type",
+     ("erp.xlsx", "colonne 'price' (C)", "(lignes 10 ; ex. 'douze')")),
+    (title_above_the_header, "ingest.liaison.product_id.not_null",
+     ("liaison.xlsx", "colonne 'product_id' (A) vide sur 1 ligne(s) (lignes 11 ;")),
+    (the_data_on_a_hidden_first_sheet, "ingest.web.required_columns",
+     ("web.xlsx", "'sku'", "Colonnes trouvées sur la ligne 1 de la feuille 'Notes' : Remarques")),
+    (an_old_copy_on_a_hidden_first_sheet, "ingest.erp.price_eur.type",
+     ("erp.xlsx (catalogue ERP), feuille 'Octobre', colonne 'price' (C)", "(lignes 5 ; ex. 'vingt')")),
+    (placeholder_product_id, "ingest.erp.product_id.not_null",
+     ("erp.xlsx", "colonne 'product_id' (A) vide sur 1 ligne(s) (lignes 14 ;")),
+    (no_break_space_product_id, "ingest.liaison.product_id.not_null",
+     ("liaison.xlsx", "colonne 'product_id' (A) vide sur 1 ligne(s) (lignes 22 ;")),
+    (null_text_product_id, "ingest.liaison.product_id.not_null",
+     ("liaison.xlsx", "colonne 'product_id' (A) vide sur 1 ligne(s) (lignes 23 ;")),
+    (two_erp_files_differing_by_case, "ingest.erp.file_present",
+     ("erp.xlsx", "plusieurs fichiers portent ce nom (ERP.xlsx, erp.xlsx)")),
 ]
 
 
@@ -168,7 +358,7 @@ def tree_digest(folder: Path) -> dict[str, str]:
 def assert_defect_stops_the_run(defect: Callable, check_id: str, words: str, published: Path,
                                 tmp_path: Path, capsys, rewrite: bool = True) -> str:
     """Plant ``defect`` in a copy of the sample, run, and check the whole rejection contract:
-    exit 3, the check id and the words in the message, no traceback, nothing published, the
+    exit 3, the check id and the words (one text or several) in the message, no traceback, nothing published, the
     earlier run of the period byte-for-byte intact, the evidence in ``_failed/``. ``rewrite``
     False when the defect edits the files itself (after they were written). Returns stderr."""
     tables = load_sample()
@@ -189,7 +379,8 @@ def assert_defect_stops_the_run(defect: Callable, check_id: str, words: str, pub
 
     err = capsys.readouterr().err
     assert status == 3, err
-    assert "FAILED (data)" in err and words in err and check_id in err, err
+    words = (words,) if isinstance(words, str) else words
+    assert "FAILED (data)" in err and check_id in err and all(w in err for w in words), err
     assert "Traceback" not in err
     assert tree_digest(output / PERIOD) == before  # the earlier run of the period is intact
     assert sorted(p.name for p in output.iterdir()) == [PERIOD, "_failed"]  # nothing else published
@@ -212,12 +403,19 @@ def published(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("defect, check_id, words", DEFECTS, ids=[d[0].__name__ for d in DEFECTS])
 def test_defect_stops_the_run(defect, check_id, words, published, tmp_path, capsys):
     assert_defect_stops_the_run(defect, check_id, words, published, tmp_path, capsys,
-                                rewrite=defect not in (corrupt_file, csv_renamed_to_xlsx))
+                                rewrite=getattr(defect, "rewrite", True))
 
 
-def test_at_least_fifteen_distinct_defects():
-    assert len({check for _, check, _ in DEFECTS}) >= 15
-    assert len(DEFECTS) >= 15
+def test_at_least_forty_distinct_defects():
+    """Counted with the revenue suite's defects (tests/test_fault_injection_revenue.py) when it
+    is there."""
+    try:
+        from test_fault_injection_revenue import REVENUE_DEFECTS
+    except ImportError:
+        REVENUE_DEFECTS = []
+    defects = DEFECTS + list(REVENUE_DEFECTS)
+    assert len({d[0].__name__ for d in defects}) == len(defects) >= 40
+    assert len({d[1] for d in defects}) >= 25
 
 
 def test_absorbed_defects_keep_the_reference_figures(real_dir, tmp_path, capsys):

@@ -16,7 +16,8 @@ from pathlib import Path
 from .labels_fr import STAGE_LABELS
 
 # Kestra's own lines that say nothing a person can act on beyond "the stage failed".
-_ENGINE_NOISE = ("Subflow execution [[link", "Failed to extract outputs", "Fail on a condition")
+_ENGINE_NOISE = ("Subflow execution [[link", "Failed to extract outputs", "Failed to render output values",
+                 "Fail on a condition")
 _MAX_MESSAGES = 5
 _MAX_CHARS = 1500  # Slack and e-mail stay readable; the links lead to the rest
 
@@ -45,32 +46,30 @@ def read_log_messages(path: Path) -> list[tuple[str, str]]:
     return entries
 
 
-def actionable(entries: list[tuple[str, str]]) -> list[str]:
-    """The messages a person can act on: Kestra's generic lines and stack traces left out."""
+# A workbook the schedule expects in the namespace's inbox/ folder, and that is not there.
+_MISSING_NAMESPACE_FILE = re.compile(r"_files/(\S+?) \(No such file or directory\)")
+
+
+def actionable(entries: list[tuple[str, str]], namespace: str = "bottleneck.reporting") -> list[str]:
+    """The messages a person can act on: Kestra's generic lines and stack traces left out,
+    Java errors a business user would not read turned into what to do."""
     seen: list[str] = []
     for _, message in entries:
         first_line = message.strip().splitlines()[0] if message.strip() else ""
         if not first_line or first_line.startswith(_ENGINE_NOISE):
             continue
-        text = message.strip() if not first_line.startswith(("java.", "io.kestra")) else first_line
+        if missing := _MISSING_NAMESPACE_FILE.search(first_line):
+            text = (f"Le fichier {missing.group(1)} est absent des fichiers du namespace {namespace} : "
+                    f"déposez-le (Kestra > Namespaces > {namespace} > Files > {missing.group(1)}), "
+                    "puis relancez l'exécution.")
+        else:
+            text = message.strip() if not first_line.startswith(("java.", "io.kestra", "dev.")) else first_line
         if text not in seen:
             seen.append(text)
     return seen[:_MAX_MESSAGES]
 
 
-def _readable(errors: str) -> list[str]:
-    """The parent's own error lines ("[taskId] message"), without Kestra's noise and stack traces."""
-    keep = []
-    for line in errors.splitlines():
-        body = re.sub(r"^\[[^\]]*\]\s*", "", line.strip())
-        if body and not body.startswith(_ENGINE_NOISE + ("at ", "java.", "io.kestra", "...")) \
-                and line.strip() not in keep:
-            keep.append(line.strip())
-    return keep
-
-
-def compose(period: str, stage: str, stage_url: str, run_url: str, messages: list[str],
-            parent_errors: str = "") -> str:
+def compose(period: str, stage: str, stage_url: str, run_url: str, messages: list[str]) -> str:
     label = STAGE_LABELS.get(stage, "contrôle final")
     lines = [f"[BottleNeck] Échec du calcul mensuel du chiffre d'affaires, période {period}. "
              "Rien n'a été publié pour ce mois."]
@@ -79,9 +78,6 @@ def compose(period: str, stage: str, stage_url: str, run_url: str, messages: lis
     if messages:
         lines.append("Ce qu'il faut corriger :")
         lines += [f"- {m}" for m in messages]
-    elif parent_lines := _readable(parent_errors):
-        lines.append("Erreurs relevées :")
-        lines += [f"- {line}" for line in parent_lines[:_MAX_MESSAGES]]
     else:
         lines.append("Aucun message de contrôle n'a été trouvé : voir les journaux de l'exécution.")
     if stage_url:
@@ -98,11 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage-logs", type=Path, help="the failed stage's ERROR logs (log.Fetch file)")
     parser.add_argument("--stage-url", default="")
     parser.add_argument("--run-url", required=True)
-    parser.add_argument("--parent-errors", default="", help="the parent's own error lines")
+    parser.add_argument("--run-logs", type=Path, help="the run's own ERROR logs (log.Fetch file)")
     args = parser.parse_args(argv)
-    logs = args.stage_logs
-    messages = actionable(read_log_messages(logs)) if logs and logs.is_file() else []
-    text = compose(args.period, args.stage, args.stage_url, args.run_url, messages, args.parent_errors)
+    # The stage's messages first: they say what to fix; the run's own say at least what failed.
+    entries = [entry for logs in (args.stage_logs, args.run_logs) if logs and logs.is_file()
+               for entry in read_log_messages(logs) if entry[0] not in ("compose_alert", "log_failure")]
+    text = compose(args.period, args.stage, args.stage_url, args.run_url, actionable(entries))
     print(text)
     from kestra import Kestra
 

@@ -18,7 +18,7 @@ from .checks.model import CheckResult, blocking, summary_fr
 from .failures import EXIT_OK, DataRejected, PipelineError, as_pipeline_error
 from .logs import RunLog
 from .publish import finalize
-from .runner import RunOptions, new_run_id, run
+from .runner import PERIOD, RunOptions, new_run_id, run
 from .storage import read_json, use_database
 
 REPO_SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -26,6 +26,17 @@ REPO_SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 def current_period() -> str:
     return datetime.now(ZoneInfo("Europe/Paris")).strftime("%Y-%m")
+
+
+def period_arg(text: str) -> str:
+    """--period: exactly YYYY-MM. Empty is refused rather than read as "the current month": an
+    empty variable in a script must not publish a month nobody asked for."""
+    if text == "":
+        raise argparse.ArgumentTypeError("empty: give YYYY-MM (e.g. 2026-11), or omit --period for "
+                                         "the current month (Paris time)")
+    if not PERIOD.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not YYYY-MM (e.g. 2026-11), without spaces")
+    return text
 
 
 def kestra_outputs(outputs: dict, counters: dict | None = None) -> None:
@@ -63,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", type=Path, default=REPO_SAMPLE,
                    help="folder holding erp.xlsx, web.xlsx, liaison.xlsx (default: bundled sample)")
     p.add_argument("--output", type=Path, default=Path("output"), help="output root (default ./output)")
-    p.add_argument("--period", default=None, help="YYYY-MM (default: the current month, Paris time)")
+    p.add_argument("--period", type=period_arg, default=None,
+                   help="YYYY-MM (default, option omitted: the current month, Paris time)")
     _run_parameters(p)
     p.add_argument("--retries", type=int, default=2, help="retries of an infrastructure failure")
     p.add_argument("--retry-delay", type=float, default=2.0, help="seconds before the first retry")
@@ -74,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         _files(p, files.inputs, what)
         p.add_argument("--out-dir", type=Path, required=True)
         if stage == "report":
-            p.add_argument("--period", required=True, help="YYYY-MM")
+            p.add_argument("--period", type=period_arg, required=True, help="YYYY-MM")
         if stage in ("report", "classify"):
             p.add_argument("--z-threshold", type=float, default=2.0)
 
@@ -93,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "run_summary.json and quality_report.json written")
     p.add_argument("--dir", type=Path, required=True,
                    help="folder with the deliverables, the <stage>_manifest.json and <stage>_checks.json files")
-    p.add_argument("--period", required=True)
+    p.add_argument("--period", type=period_arg, required=True, help="YYYY-MM")
     return parser
 
 
@@ -103,12 +115,16 @@ def _run_parameters(p: argparse.ArgumentParser, z_default: float | None = 2.0) -
                         (", or for check: the threshold the stage ran with)" if z_default is None else ")"))
     p.add_argument("--max-orphan-share", type=float, default=0.05,
                    help="share of web products allowed without an ERP match (default 0.05)")
+    p.add_argument("--max-lost-share", type=float, default=0.01,
+                   help="share of the units sold, and of the CA, allowed not to reach the report "
+                        "(default 0.01; checked by the clean gate)")
 
 
 def dispatch(args: argparse.Namespace, log: RunLog) -> int:
     if args.command == "run":
         opts = RunOptions(args.input, args.output, args.period, args.z_threshold,
-                          args.max_orphan_share, max(0, args.retries), args.retry_delay)
+                          args.max_orphan_share, max(0, args.retries), args.retry_delay,
+                          args.max_lost_share)
         run(opts, log)
         return EXIT_OK
     if args.command == "check":
@@ -141,7 +157,8 @@ def _check(args: argparse.Namespace, log: RunLog) -> int:
     stage = args.stage
     inputs = {} if stage == "ingest" else {
         name: getattr(args, name) for name in pipeline.STAGE_FILES[stage].inputs}
-    params = {"z_threshold": args.z_threshold, "max_orphan_share": args.max_orphan_share}
+    params = {"z_threshold": args.z_threshold, "max_orphan_share": args.max_orphan_share,
+              "max_lost_share": args.max_lost_share}
     results = pipeline.check_stage(stage, inputs, args.out_dir, params)
     failed = blocking(results)
     warnings = sum(1 for r in results if not r.passed and r.severity == "warn")
@@ -184,7 +201,8 @@ def report_failure(err: PipelineError, debug: bool, raw: BaseException | None) -
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    period = getattr(args, "period", None) or current_period()
+    period = getattr(args, "period", None)
+    period = current_period() if period is None else period
     if args.command == "run":
         args.period = period
     log = RunLog(args.run_id or new_run_id(), period, args.log_format)

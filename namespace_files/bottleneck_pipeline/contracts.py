@@ -15,6 +15,54 @@ TEXT = "text"  # free text, trimmed, empty -> null
 MONEY = "money"  # euros with at most 2 decimals -> DECIMAL(18,2)
 INTEGER = "integer"  # whole number -> BIGINT
 
+# Largest magnitude accepted for a number (exclusive), checked at ingest. Excel stores numbers as
+# doubles: below 1e8 a price keeps its cents exactly. And 1e8 x 1e8 = 1e16 is the first value
+# DECIMAL(18,2) cannot hold, so the CA of a line (price x quantity) always fits its type.
+# Anything larger is a typing error (a pasted barcode, 1e15 sales), never a real figure.
+LIMITS = {MONEY: 10**8, INTEGER: 10**8}
+LIMITS_FR = {MONEY: "moins de 100 000 000 € en valeur absolue",
+             INTEGER: "moins de 100 000 000 en valeur absolue"}
+
+# Stripped from both ends of every cell's text: all Unicode whitespace (str.isspace(): tabs, line
+# breaks, no-break and thin spaces...) and the zero-width characters a copy-paste brings along,
+# invisible in Excel. One definition for Python (normalise_key) and DuckDB (key_sql).
+STRIP_CHARS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+               "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+               "\u200b\u200c\u200d\u2060\ufeff")
+
+# What people type in a key cell to mean "no value" (compared in lower case, after stripping).
+# A key such as "N/A" must count as missing (the not_null rules apply), never join as a real key.
+KEY_PLACEHOLDERS = ("", "-", "--", "n/a", "#n/a", "na", "nan", "null", "none")
+
+
+def normalise_key(text: object) -> str | None:
+    """A key as the pipeline compares it: stripped of invisible characters at both ends, and
+    None when empty or a placeholder."""
+    if text is None:
+        return None
+    key = str(text).strip(STRIP_CHARS)
+    return None if key.lower() in KEY_PLACEHOLDERS else key
+
+
+_STRIP_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in STRIP_CHARS) + "]"
+
+
+def strip_sql(expr: str) -> str:
+    """DuckDB: ``expr`` (text) stripped like STRIP_CHARS."""
+    return f"regexp_replace({expr}, '^{_STRIP_CLASS}+|{_STRIP_CLASS}+$', '', 'g')"
+
+
+def key_sql(expr: str) -> str:
+    """DuckDB: normalise_key(expr), the same rule in SQL."""
+    placeholders = ", ".join(f"'{p}'" for p in KEY_PLACEHOLDERS)
+    return f"(case when lower({strip_sql(expr)}) in ({placeholders}) then null else {strip_sql(expr)} end)"
+
+
+def header_key(text: str) -> str:
+    """How headers are matched: case and every space (around or inside) ignored, so 'price',
+    ' PRICE' and 'pri ce' name the same column."""
+    return "".join(c for c in str(text) if c not in STRIP_CHARS).casefold()
+
 KIND_LABELS_FR = {
     KEY: "un identifiant",
     TEXT: "du texte",

@@ -146,6 +146,7 @@ tr.error td {{ background: #fde2e2; }} tr.warn td {{ background: #fff4d6; }} .st
 <div class="cards">{''.join(f'<div class="card">{label}<b>{value}</b></div>' for label, value in cards)}</div>
 <h2>Volumes à chaque étape</h2>{funnel_svg(summary)}
 <p>Lignes retirées au nettoyage, par motif :</p><ul>{removed or '<li>aucune</li>'}</ul>
+<p>Ventes laissées hors du rapport : {_esc(summary.get('left_out', {}).get('message_fr', 'non mesuré'))}</p>
 <h2>Distribution des prix et seuil premium</h2>
 <p>Prix moyen {_euros(price['mean'])}, écart-type {_euros(price['std'])} (population). Un vin est premium quand son
 z-score dépasse {summary['z_threshold']:g}, soit un prix supérieur à {_euros(price['premium_cutoff_eur'])}.</p>

@@ -21,7 +21,7 @@ from . import labels_fr
 from .checks import CheckContext, run_checks
 from .checks.model import CheckResult, blocking
 from .contracts import CONTRACTS
-from .extracts import extract_table, register_extract, write_extract
+from .extracts import extract_table, neutralise_text, register_extract, write_extract
 from .failures import DataRejected
 from .report_workbook import Summary, write_report
 from .stages import classify as classify_stage
@@ -75,6 +75,7 @@ def ingest(erp: Path, web: Path, liaison: Path, out_dir: Path) -> dict:
     paths = {"erp": Path(erp), "web": Path(web), "liaison": Path(liaison)}
     tables, results, sources = {}, [], {}
     for name, path in paths.items():
+        path = ingest_stage.resolve(path)  # 'ERP.xlsx' for erp.xlsx: the provenance names the real file
         table, table_results = ingest_stage.ingest_workbook(con, path, CONTRACTS[name])
         results += table_results
         if table is not None:
@@ -173,6 +174,8 @@ def check_stage(stage: str, inputs: dict[str, Path], out_dir: Path, params: dict
     manifest = read_json(manifest_path(out_dir, stage))
     for name, path in inputs.items():
         table, _ = read_parquet(Path(path))
+        if stage == "classify":  # the extracts hold their text neutralised (extracts.py): compare alike
+            table = neutralise_text(table)
         con.register(f"{INPUT_PREFIX[stage]}{name}", table)
     for output in STAGE_FILES[stage].outputs:
         if output.endswith(".parquet"):

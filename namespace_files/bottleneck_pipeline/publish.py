@@ -32,6 +32,25 @@ def package_versions() -> dict:
     return versions
 
 
+LOST_SALES_CHECK = "clean.web.lost_sales_within_ceiling"
+
+
+def left_out(results: list[CheckResult]) -> dict:
+    """What the published CA leaves out and why: the lost-sales gate's figures (units, CA, ceiling),
+    its French account and the first rows (web.xlsx row, sku, units, CA, column to fix)."""
+    gate = next((r for r in results if r.id == LOST_SALES_CHECK), None)
+    if gate is None:
+        return {}
+    listed = next((r for r in results if r.id == "clean.web.lost_sales"), gate)
+    account = gate.message or listed.message
+    return {**gate.observed, "message_fr": account or "Aucune vente web n'est laissée hors du rapport.",
+            "lignes_exemples": gate.rows}
+
+
+def warnings_fr(results: list[CheckResult]) -> list[str]:
+    return [f"[{r.id}] {r.message}" for r in results if not r.passed and r.severity == "warn"]
+
+
 def quality_report(period: str, run_id: str, results: list[CheckResult], manifests: dict) -> dict:
     failed = blocking(results)
     return {
@@ -44,6 +63,7 @@ def quality_report(period: str, run_id: str, results: list[CheckResult], manifes
         "warnings": sum(1 for r in results if not r.passed and r.severity == "warn"),
         "summary_fr": summary_fr(results),
         "removed_rows": manifests.get("clean", {}).get("removed", {}),
+        "left_out": left_out(results),
         "results": [r.to_dict() for r in results],
     }
 
@@ -65,9 +85,11 @@ def run_summary(period: str, run_id: str, manifests: dict, results: list[CheckRe
         "stages": {stage: {key: manifests[stage][key] for key in ("rows_in", "rows_out", "seconds")}
                    for stage in STAGES if stage in manifests},
         "removed_rows": manifests["clean"].get("removed", {}),
+        "left_out": left_out(results),
         "sources": manifests["ingest"].get("sources", {}),
         "quality": {"checks": len(results), "passed": sum(r.passed for r in results),
-                    "warnings": sum(1 for r in results if not r.passed and r.severity == "warn")},
+                    "warnings": sum(1 for r in results if not r.passed and r.severity == "warn"),
+                    "warnings_fr": warnings_fr(results)},
         "versions": package_versions(),
     }
 

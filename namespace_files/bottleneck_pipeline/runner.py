@@ -25,7 +25,9 @@ from .logs import RunLog
 from .publish import QUALITY_FILE, finalize, publish, quality_report, recover_interrupted_publish
 from .storage import write_json
 
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# Matched whole (fullmatch): "$" would let a trailing line break through, and the period names
+# the published folder. ASCII digits only (\d also takes other scripts' digits).
+PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 FAILED_DIR = "_failed"
 RUN_LOG = "run.log"
 
@@ -39,15 +41,22 @@ class RunOptions:
     max_orphan_share: float = 0.05
     retries: int = 2  # extra attempts for infrastructure failures only
     retry_delay: float = 2.0  # seconds before the first retry; doubles each time
+    max_lost_share: float = 0.01  # of the units sold and of the CA allowed not to reach the report
 
 
 def validate(opts: RunOptions) -> None:
-    if not PERIOD.match(opts.period):
-        raise UsageError(f"period '{opts.period}' is not YYYY-MM (e.g. 2026-11)")
+    if not PERIOD.fullmatch(opts.period):
+        raise UsageError(f"period {opts.period!r} is not YYYY-MM (e.g. 2026-11)")
+    existing = next((p for p in (opts.output_dir, *opts.output_dir.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UsageError(f"output {opts.output_dir}: {existing} is a file, not a folder; "
+                         "give a folder (created when missing)")
     if not 0 < opts.z_threshold < 100:
         raise UsageError(f"z threshold {opts.z_threshold} must be a positive number")
     if not 0 <= opts.max_orphan_share <= 1:
         raise UsageError(f"max orphan share {opts.max_orphan_share} must be between 0 and 1")
+    if not 0 <= opts.max_lost_share <= 1:
+        raise UsageError(f"max lost share {opts.max_lost_share} must be between 0 and 1")
 
 
 def check_input_dir(opts: RunOptions) -> None:
@@ -133,7 +142,8 @@ def _stage_with_gate(stage: str, opts: RunOptions, work: Path) -> tuple[dict, li
         manifest = pipeline.classify(**inputs, z_threshold=opts.z_threshold, out_dir=out_dir)
     else:
         manifest = getattr(pipeline, stage)(**inputs, out_dir=out_dir)
-    params = {"max_orphan_share": opts.max_orphan_share, "z_threshold": opts.z_threshold}
+    params = {"max_orphan_share": opts.max_orphan_share, "max_lost_share": opts.max_lost_share,
+              "z_threshold": opts.z_threshold}
     gate_inputs = {} if stage == "ingest" else inputs
     results = pipeline.check_stage(stage, gate_inputs, out_dir, params)
     pipeline.raise_if_blocking(stage, results)

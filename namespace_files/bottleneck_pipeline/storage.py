@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .contracts import key_sql
 from .failures import InfrastructureFailure
 
 SQL_DIR = Path(__file__).parent / "sql"
@@ -41,12 +42,21 @@ def connect() -> duckdb.DuckDBPyConnection:
     try:
         con = duckdb.connect(DATABASE["path"])
         con.execute("set threads to 2")  # the workers have 2 cores; more threads only contend
+        create_key_macros(con)
         return con
     except duckdb.Error as err:
         raise InfrastructureFailure(
             f"DuckDB ne peut pas ouvrir sa base {DATABASE['path']} : {str(err).splitlines()[0]}",
             hint="Une autre exécution tient peut-être la base : attendez qu'elle finisse ou "
                  "utilisez une base par exécution ; l'erreur est réessayée automatiquement.") from err
+
+
+def create_key_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """``normalise_key(x)``: contracts.normalise_key in SQL (contracts.key_sql), so that every
+    stage and gate compares keys one way. ``loose_key(x)``: a normalised key without case or
+    leading zeros, only to *report* keys that nearly match (the joins never use it)."""
+    con.execute(f"create or replace temp macro normalise_key(x) as {key_sql('x')}")
+    con.execute(r"create or replace temp macro loose_key(x) as lower(regexp_replace(x, '^0+(.)', '\1'))")
 
 
 def sha256_file(path: Path) -> str:

@@ -9,6 +9,11 @@ from .model import ERROR, WARN, Finding, gate
 
 STAGE = "classify"
 TOLERANCE = 1e-9  # z-scores are floats: equal up to rounding noise
+# Price statistics recomputed in DuckDB. One price for all (one wine, or every price equal) has a
+# standard deviation of exactly 0 and z = 0 everywhere (decided on the exact prices: a float
+# stddev_pop of equal prices can be 1e-15, not 0).
+STATS_SQL = ("select avg(price_eur::double) as mean, case when min(price_eur) = max(price_eur) then 0 "
+             "else stddev_pop(price_eur::double) end as std from revenue")
 
 
 def _threshold(ctx: CheckContext) -> float:
@@ -51,8 +56,7 @@ def ordinary_below(ctx: CheckContext) -> Finding:
       "Le z-score de chaque vin est confirmé par un recalcul indépendant (DuckDB, écart-type de population).")
 def recomputed(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "with stats as (select avg(price_eur::double) as mean, stddev_pop(price_eur::double) as std "
-        "               from revenue), "
+        f"with stats as ({STATS_SQL}), "
         "extracted as (select product_id, price_eur, z_score from premium "
         "         union all select product_id, price_eur, z_score from ordinary) "
         "select product_id, z_score, "
@@ -81,8 +85,7 @@ def standardized(ctx: CheckContext) -> Finding:
       "Le prix seuil (moyenne + seuil x écart-type) sépare les deux fichiers.")
 def cutoff_price(ctx: CheckContext) -> Finding:
     t = _threshold(ctx)
-    mean, std = ctx.con.execute("select avg(price_eur::double), stddev_pop(price_eur::double) "
-                                "from revenue").fetchone()
+    mean, std = ctx.con.execute(STATS_SQL).fetchone()
     cutoff = (mean or 0) + t * (std or 0)
     observed = {"prix_seuil": round(cutoff, 2),
                 "premium_min": ctx.scalar("select min(price_eur) from premium"),
@@ -99,6 +102,18 @@ def cutoff_price(ctx: CheckContext) -> Finding:
 
 @gate(STAGE, "premium.not_empty", WARN, "zscore", "Au moins un vin est premium ce mois-ci.")
 def premium_not_empty(ctx: CheckContext) -> Finding:
+    """A month without premium wine is valid (it is published); the report says why."""
     n = ctx.count("select * from premium")
-    return Finding(int(n == 0), n, "> 0", "Aucun vin premium ce mois-ci (aucun prix au-delà du seuil). "
-                                          "Vérifiez que c'est attendu.")
+    wines = ctx.count("select * from revenue")
+    if n or not wines:  # (no wine at all is the merge gate's business)
+        return Finding(0, n, "> 0")
+    mean, std = ctx.con.execute(STATS_SQL).fetchone()
+    if std == 0:
+        reason = ("un seul vin ce mois-ci" if wines == 1 else
+                  f"les {wines} vins ont tous le même prix ({mean:.2f} €)") + \
+                 " : écart-type nul, donc z = 0 pour chaque vin"
+    else:
+        reason = f"aucun prix ne dépasse le prix seuil de {mean + _threshold(ctx) * std:.2f} €"
+    return Finding(1, n, "> 0",
+                   f"Aucun vin premium ce mois-ci ({reason}). Le mois est publié avec un fichier "
+                   "vins_premium.csv vide (en-tête seul) ; vérifiez que c'est attendu.")

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from ..storage import query_rows
 from . import CheckContext, quote
-from .model import ERROR, WARN, Finding, gate
+from .model import ERROR, MAX_ROWS, WARN, Finding, gate
 
 STAGE = "clean"
 
@@ -159,3 +160,220 @@ def web_product_name(ctx: CheckContext) -> Finding:
         "select source_row as ligne, sku from web where product_name is null",
         lambda n, rows: f"web.xlsx : {n} produit(s) sans libellé (sku {quote(rows, 'sku', n)}). "
                         "Ils figurent au rapport sans nom ; complétez post_title dans le CMS.")
+
+
+# --- sales that will not reach the report, weighed in units and in CA -----------------------------
+# The clean gate is the last one that sees every raw web row next to the cleaned keys, so it
+# weighs here every sale lost on the way: rows removed by the cleaning (no sku, no sales figure,
+# another post_type) and products that the merge will not price (no link, no ERP price). The
+# merge gate then checks that the join gives exactly what these keys predict.
+DEFAULT_MAX_LOST_SHARE = 0.01  # of the units sold and of the CA (README: "Lost sales")
+
+# Every web row that sold something (or a product row whose sales are unknown) and will not reach
+# the report. Images ('attachment') mirror the products and are not counted, except for a sku seen
+# only on images (its product row is missing or mistyped: the image's sales stand in). Each is priced,
+# only to weigh the loss, through the raw link table and ERP with keys compared loosely (case and
+# leading zeros ignored: a sku written '0015940' on one side still finds its price), and tagged
+# with the column to fix.
+LOST_SALES = """
+with web_rows as materialized (
+    select source_row, normalise_key(sku) as sku, quantity_sold, post_type, product_name,
+           lower(normalise_key(post_type)) as kind
+    from ingest_web
+),
+reported as (select sku from web where sku in (select sku from liaison join erp using (product_id))),
+others as (select * from web_rows where kind is distinct from 'attachment'),
+orphan_images as (  -- a sku seen only on images: its product row is missing or mistyped (unless
+                    -- it is a product row without sku, same title, already counted)
+    select * from web_rows
+    where kind = 'attachment'
+      and sku not in (select sku from others where sku is not null)
+      and coalesce(product_name, '') not in (select product_name from others
+                                             where sku is null and product_name is not null)
+    qualify row_number() over (partition by sku order by quantity_sold desc nulls last, source_row) = 1
+),
+lost as (
+    select *, loose_key(sku) as loose from (select * from others union all select * from orphan_images)
+    where (quantity_sold > 0 or (quantity_sold is null and kind = 'product'))
+      and (sku is null or sku not in (select sku from reported))
+),
+links as (  -- the links of the lost skus, keys compared loosely
+    select * from (select sku, loose_key(sku) as loose, product_id, loose_key(product_id) as loose_product_id
+                   from (select normalise_key(sku) as sku, normalise_key(product_id) as product_id
+                         from ingest_liaison))
+    where loose in (select loose from lost)
+),
+erp_prices as (
+    select product_id, loose_key(product_id) as loose_product_id, price_eur
+    from (select normalise_key(product_id) as product_id, price_eur from ingest_erp where price_eur is not null)
+),
+prices as (
+    select loose, min(links.sku) as linked_sku, min(links.product_id) as product_id,
+           min(erp_prices.product_id) as erp_product_id, max(erp_prices.price_eur) as price_eur
+    from links left join erp_prices using (loose_product_id)
+    group by all
+)
+select lost.source_row as ligne, lost.sku, lost.quantity_sold as unites, prices.product_id,
+       prices.price_eur as prix, prices.price_eur * lost.quantity_sold as ca, lost.post_type,
+       prices.linked_sku, prices.erp_product_id,
+       case when lost.kind is distinct from 'product' then 'post_type'
+            when lost.sku is null then 'sku'
+            when lost.quantity_sold is null then 'total_sales'
+            when prices.loose is null then 'id_web'
+            when prices.linked_sku <> lost.sku then 'near_sku'
+            when prices.erp_product_id <> prices.product_id then 'near_product_id'
+            else 'price' end as colonne
+from lost left join prices using (loose)
+"""
+REPORTED_SALES = ("select coalesce(sum(web.quantity_sold), 0), coalesce(sum(web.quantity_sold * erp.price_eur), 0) "
+                  "from web join liaison using (sku) join erp using (product_id)")
+
+
+def _eur(value) -> str:
+    return f"{value:,.2f} €".replace(",", " ").replace(".", ",")
+
+
+def _int(value) -> str:
+    return f"{value:,}".replace(",", " ")
+
+
+def _pct(share: float, exact: bool = False) -> str:
+    """'28,14 %'; ``exact`` for a ceiling: '1 %', '2,5 %'."""
+    text = f"{share * 100:.6f}".rstrip("0").rstrip(".") if exact else f"{share * 100:.2f}"
+    return text.replace(".", ",") + " %"
+
+
+def _why(row: dict) -> str:
+    typed = f"'{row['post_type']}'" if row["post_type"] else "vide"
+    return {"post_type": f"post_type {typed} au lieu de 'product' (web.xlsx, colonne post_type)",
+            "sku": "sans sku (web.xlsx, colonne sku)",
+            "total_sales": "ventes vides (web.xlsx, colonne total_sales)",
+            "id_web": "sku absent de liaison.xlsx (colonne id_web)",
+            "near_sku": f"sku écrit '{row['linked_sku']}' dans liaison.xlsx (colonne id_web)",
+            "near_product_id": f"product_id {row['product_id']} écrit '{row['erp_product_id']}' dans "
+                               "erp.xlsx (colonne product_id)",
+            "price": f"product_id {row['product_id']} sans prix dans erp.xlsx (colonne price)"}[row["colonne"]]
+
+
+def _lost_row(row: dict) -> str:
+    what = [f"sku {row['sku']}"] if row["sku"] else []
+    what.append("ventes inconnues" if row["unites"] is None else f"{_int(row['unites'])} unité(s)")
+    if row["ca"] is not None:
+        what.append(_eur(row["ca"]))
+    return f"ligne {row['ligne']} ({', '.join(what)}) : {_why(row)}"
+
+
+def lost_sales(ctx: CheckContext) -> tuple[dict, list[dict], bool, str]:
+    """What does not reach the report (figures, first rows), whether it is over the ceiling, and
+    a French account of it, for the two lost-sales checks (the run summary's ``left_out`` is the
+    first one's result)."""
+    ceiling = ctx.params.get("max_lost_share")
+    ceiling = DEFAULT_MAX_LOST_SHARE if ceiling is None else float(ceiling)
+    ctx.con.execute(f"create temp table if not exists lost_sales as {LOST_SALES}")  # once per gate
+    rows_lost, unknown, units, unpriced, ca = ctx.con.execute(
+        "select count(*), count(*) filter (where unites is null), coalesce(sum(unites), 0), "
+        "count(*) filter (where prix is null), coalesce(sum(ca), 0) from lost_sales").fetchone()
+    kept_units, kept_ca = ctx.con.execute(REPORTED_SALES).fetchone()
+    unit_share = units / (kept_units + units) if units else 0.0
+    ca_share = float(ca / (kept_ca + ca)) if ca else 0.0
+    observed = {"lignes": rows_lost, "unites_perdues": int(units), "part_unites": round(unit_share, 6),
+                "ca_perdu_eur": str(ca), "part_ca": round(ca_share, 6), "lignes_sans_prix": unpriced,
+                "lignes_sans_ventes": unknown, "unites_au_rapport": int(kept_units),
+                "ca_au_rapport_eur": str(kept_ca), "plafond": ceiling}
+    rows = query_rows(ctx.con, "select * from lost_sales order by unites is null desc, ca desc nulls last, "
+                               "unites desc, ligne", limit=MAX_ROWS) if rows_lost else []
+    over = unknown > 0 or unit_share > ceiling or ca_share > ceiling
+    text = (f"{_int(units)} unité(s) vendue(s) sur {_int(kept_units + units)} ({_pct(unit_share)}) et "
+            f"{_eur(ca)} de CA chiffrable sur {_eur(kept_ca + ca)} ({_pct(ca_share)}) n'atteignent pas "
+            "le rapport")
+    if not kept_units:
+        text += (" (aucune vente ne relie l'ERP et le site web : vérifiez que les trois fichiers sont "
+                 "du même mois et du même format)")
+    if unpriced:
+        text += f" ; CA non chiffrable pour {unpriced} ligne(s) sans prix connu"
+    if unknown:
+        text += f" ; {unknown} ligne(s) produit sans ventes (total_sales vide) : perte impossible à chiffrer"
+    text += f". Lignes de web.xlsx : {' ; '.join(_lost_row(r) for r in rows)}"
+    if rows_lost > len(rows):
+        text += f" ; et {rows_lost - len(rows)} autre(s) ligne(s)"
+    return observed, rows, over, text
+
+
+@gate(STAGE, "web.lost_sales_within_ceiling", ERROR, "revenue",
+      "Les ventes web qui n'atteignent pas le rapport (lignes retirées, produits sans lien ou sans prix) "
+      "restent sous le plafond, en unités et en CA (1 % par défaut) ; des ventes inconnues bloquent.")
+def lost_sales_within_ceiling(ctx: CheckContext) -> Finding:
+    observed, rows, over, text = lost_sales(ctx)
+    ceiling = _pct(observed["plafond"], exact=True)
+    return Finding(observed["lignes"] if over else 0, observed, f"<= {ceiling} des unités et du CA",
+                   f"Ventes perdues au-delà du plafond de {ceiling} : {text}. Ne diffusez pas ce CA : "
+                   "ajoutez les liens manquants dans liaison.xlsx (colonne id_web), les prix dans "
+                   "erp.xlsx (colonne price), ou complétez sku, total_sales et post_type dans web.xlsx, "
+                   "puis relancez le mois. Si cette perte est connue et acceptée pour ce mois, "
+                   "relancez avec --max-lost-share.", rows)
+
+
+@gate(STAGE, "web.lost_sales", WARN, "revenue",
+      "Ventes web hors rapport sous le plafond : unités et CA laissés de côté, ligne par ligne et pourquoi.")
+def lost_sales_listed(ctx: CheckContext) -> Finding:
+    observed, rows, over, text = lost_sales(ctx)
+    ceiling = _pct(observed["plafond"], exact=True)
+    return Finding(0 if over else observed["lignes"], observed, 0,
+                   f"Ventes hors rapport, sous le plafond de {ceiling} : {text}. Elles manquent au CA "
+                   "publié : corrigez-les dans les fichiers cités.", rows)
+
+
+# --- keys that match only once case and leading zeros are ignored --------------------------------
+NEAR_MATCHES = """
+select 'sku' as cle, liaison.sku as valeur_liaison, liaison.source_row as ligne_liaison,
+       'web.xlsx' as fichier, 'sku' as colonne, web.sku as valeur, web.source_row as ligne,
+       web.quantity_sold as unites
+from liaison join web on loose_key(liaison.sku) = loose_key(web.sku)
+where liaison.sku not in (select sku from web where sku is not null)
+  and web.sku not in (select sku from liaison where sku is not null)
+union all
+select 'product_id', liaison.product_id, liaison.source_row, 'erp.xlsx', 'product_id',
+       erp.product_id, erp.source_row, web.quantity_sold
+from liaison join erp on loose_key(liaison.product_id) = loose_key(erp.product_id)
+left join web on web.sku = liaison.sku
+where liaison.product_id not in (select product_id from erp where product_id is not null)
+  and erp.product_id not in (select product_id from liaison where product_id is not null)
+"""
+
+
+def _near_matches(ctx: CheckContext, sold: bool) -> Finding:
+    condition = "coalesce(unites, 0) > 0" if sold else "coalesce(unites, 0) <= 0"
+    sql = f"select * from ({NEAR_MATCHES}) where {condition} order by unites desc nulls last, cle, ligne_liaison"
+
+    def pair(r: dict) -> str:
+        column = "id_web" if r["cle"] == "sku" else "product_id"
+        sales = f" ; {_int(r['unites'])} unité(s) vendue(s)" if sold else ""
+        return (f"{r['cle']} '{r['valeur_liaison']}' (liaison.xlsx ligne {r['ligne_liaison']}, colonne "
+                f"{column}) ≈ '{r['valeur']}' ({r['fichier']} ligne {r['ligne']}, colonne "
+                f"{r['colonne']}{sales})")
+
+    def message(n: int, rows: list[dict]) -> str:
+        listed = " ; ".join(pair(r) for r in rows) + ("…" if n > len(rows) else "")
+        if sold:
+            return (f"{n} identifiant(s) de produits vendus ne correspondent qu'en ignorant la casse ou "
+                    f"les zéros de tête : {listed}. Leurs ventes manquent au CA. Le pipeline ne devine "
+                    "pas lequel est juste : écrivez l'identifiant à l'identique dans les deux fichiers, "
+                    "puis relancez le mois.")
+        return (f"{n} identifiant(s) ne correspondent qu'en ignorant la casse ou les zéros de tête : "
+                f"{listed}. Aucune vente retenue n'y est rattachée ce mois-ci ; harmonisez l'identifiant "
+                "dans les deux fichiers avant qu'ils ne se vendent.")
+
+    return ctx.offending(sql, message)
+
+
+@gate(STAGE, "keys.near_match_with_sales", ERROR, "volumes",
+      "Aucun produit vendu n'est perdu parce que ses identifiants diffèrent seulement par la casse ou "
+      "des zéros de tête (liaison.xlsx face à web.xlsx ou erp.xlsx).")
+def near_match_with_sales(ctx: CheckContext) -> Finding:
+    return _near_matches(ctx, sold=True)
+
+
+@gate(STAGE, "keys.near_match", WARN, "volumes",
+      "Identifiants qui ne diffèrent que par la casse ou des zéros de tête, sur des produits sans ventes.")
+def near_match_without_sales(ctx: CheckContext) -> Finding:
+    return _near_matches(ctx, sold=False)

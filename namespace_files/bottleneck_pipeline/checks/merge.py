@@ -75,7 +75,8 @@ def not_empty(ctx: CheckContext) -> Finding:
 
 
 @gate(STAGE, "orphans.web_products_without_price", ERROR, "volumes",
-      "Les produits vendus sur le web trouvent leur prix ERP (au-delà du plafond, le CA serait faux).")
+      "Les produits web trouvent leur prix ERP, au plafond près en nombre de produits (--max-orphan-share) ; "
+      "le poids des ventes perdues, en unités et en CA, est contrôlé par clean.web.lost_sales_within_ceiling.")
 def web_orphans(ctx: CheckContext) -> Finding:
     ceiling = float(ctx.params.get("max_orphan_share", DEFAULT_MAX_ORPHAN_SHARE))
     web = ctx.count("select * from clean_web")
@@ -105,9 +106,11 @@ def link_orphans(ctx: CheckContext) -> Finding:
     return ctx.offending(
         "select product_id, sku from clean_liaison where sku not in (select sku from clean_web) "
         "order by product_id",
-        lambda n, rows: f"liaison.xlsx : {n} lien(s) vers un sku absent de l'export web "
-                        f"(produits {quote(rows, 'product_id', n)}). Sans effet sur le CA ; "
-                        "à nettoyer dans la table de liaison.")
+        lambda n, rows: f"liaison.xlsx : {n} lien(s) vers un sku absent des produits de l'export web "
+                        f"(produits {quote(rows, 'product_id', n)}). Si ces produits ont des ventes "
+                        "dans web.xlsx (ligne sans sku, ventes vides, autre post_type), elles sont hors "
+                        "CA et chiffrées par le contrôle clean.web.lost_sales ; sinon, nettoyez ces liens "
+                        "dans la table de liaison.")
 
 
 @gate(STAGE, "orphans.links_to_missing_erp_product", WARN, "volumes",

@@ -2,7 +2,10 @@
 
 The standard deviation is the population one (ddof = 0): the merged products are the whole
 catalogue sold this month, not a sample of it. (On the real files both conventions give the same
-30 premium wines; the README says so.)
+30 premium wines; the README says so.) When every price is the same (one product, or all prices
+equal) the standard deviation is 0 and z is defined as 0 for every wine: nobody stands out, so no
+wine is premium. Decided on the prices themselves, not on a float std that rounding can leave at
+1e-15 (which would give every wine z = +-1).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ def price_values(revenue: pa.Table) -> np.ndarray:
 def price_stats(prices: np.ndarray) -> PriceStats:
     if len(prices) == 0:  # the merge gate stops an empty month before this; stay defined anyway
         return PriceStats(mean=0.0, std=0.0, count=0)
+    if prices.min() == prices.max():  # one price for all: std is exactly 0, not rounding noise
+        return PriceStats(mean=float(prices[0]), std=0.0, count=len(prices))
     return PriceStats(mean=float(prices.mean()), std=float(prices.std(ddof=0)), count=len(prices))
 
 

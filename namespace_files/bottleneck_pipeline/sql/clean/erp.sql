@@ -5,8 +5,8 @@
 --        stock_status, source_row = Excel row)
 -- rules, first match wins: empty row; no price (the revenue needs one); exact copy of an
 --        earlier row (same values in every column: which copy survives cannot matter).
-with ingested as (
-    select * from ingest_erp
+with ingested as (  -- keys compared one way everywhere (storage.normalise_key)
+    select * replace (normalise_key(product_id) as product_id) from ingest_erp
 ),
 
 numbered as (

@@ -4,8 +4,9 @@
 -- input: ingest_liaison (product_id text, sku text, source_row)
 -- rules, first match wins: empty row; no sku (the ERP product is not sold on the web);
 --        exact copy of an earlier row.
-with ingested as (
-    select * from ingest_liaison
+with ingested as (  -- keys compared one way everywhere (storage.normalise_key)
+    select * replace (normalise_key(product_id) as product_id, normalise_key(sku) as sku)
+    from ingest_liaison
 ),
 
 numbered as (

@@ -6,8 +6,10 @@
 --        'attachment' whose sales figure can differ: only post_type = 'product' is the real
 --        product, so file order never decides which row survives); no sku (cannot be linked);
 --        no sales figure; exact copy of an earlier row.
-with ingested as (
-    select * from ingest_web
+with ingested as (  -- keys compared one way everywhere (storage.normalise_key); post_type too,
+    -- case-folded ('Product ', 'PRODUCT' are product rows)
+    select * replace (normalise_key(sku) as sku, lower(normalise_key(post_type)) as post_type)
+    from ingest_web
 ),
 
 numbered as (

@@ -14,7 +14,10 @@ import java.util.Optional;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -46,6 +49,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * scheduled path, a data rejection and a retried infrastructure failure (items 2, 3, 4, 5, 8).
  */
 @KestraTest(startRunner = true)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MonthlyRunTest extends Engine {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final ZoneId PARIS = ZoneId.of("Europe/Paris");
@@ -93,18 +97,8 @@ class MonthlyRunTest extends Engine {
         for (String name : List.of("erp", "web", "liaison")) {
             putNamespaceFile("/inbox/" + name + ".xlsx", Project.SAMPLE.resolve(name + ".xlsx"));
         }
-        Flow flow = flowRepository.findById(TENANT, NAMESPACE, PARENT).orElseThrow();
-        Schedule schedule = (Schedule) flow.getTriggers().getFirst();
-        ZonedDateTime fireTime = ZonedDateTime.of(2026, 11, 15, 9, 0, 0, 0, PARIS);
-        TriggerContext trigger = TriggerContext.builder().tenantId(TENANT).namespace(NAMESPACE).flowId(PARENT)
-            .triggerId(schedule.getId()).date(fireTime).nextExecutionDate(fireTime).build();
-        // What Kestra's scheduler does before it evaluates a Schedule (AbstractScheduler).
-        DefaultRunContext runContext = (DefaultRunContext) runContextFactory.of(flow, schedule);
-        runContextInitializer.forScheduler(runContext, trigger, schedule);
-        ConditionContext context = conditionService.conditionContext(runContext, flow, null);
-
-        Execution created = schedule.evaluate(context, trigger).orElseThrow();
-        Execution run = runner.emitAndAwaitExecution(e -> e.getState().isTerminated(), created, RUN_TIMEOUT);
+        Execution run = runner.emitAndAwaitExecution(e -> e.getState().isTerminated(),
+            scheduled(ZonedDateTime.of(2026, 11, 15, 9, 0, 0, 0, PARIS)), RUN_TIMEOUT);
 
         assertSucceededThroughEveryStage(run);
         assertThat(run.getTrigger().getId()).isEqualTo("monthly");
@@ -113,6 +107,27 @@ class MonthlyRunTest extends Engine {
         assertThat(summary.get("period").asText()).isEqualTo("2026-11");
         assertThat(summary.get("products").asInt()).isEqualTo(521);  // the sample's figures
         assertThat(summary.get("ca_total").decimalValue()).isEqualByComparingTo("179361.09");
+    }
+
+    @Test
+    @Order(1)
+    void aMissingInboxWorkbookStopsTheScheduledRunWithAClearAlert() throws Exception {
+        for (String name : List.of("web", "liaison")) {
+            putNamespaceFile("/inbox/" + name + ".xlsx", Project.SAMPLE.resolve(name + ".xlsx"));
+        }
+        // No inbox/erp.xlsx was ever uploaded in this engine: this test runs first (@Order).
+
+        Execution run = runner.emitAndAwaitExecution(e -> e.getState().isTerminated(),
+            scheduled(ZonedDateTime.of(2026, 10, 15, 9, 0, 0, 0, PARIS)), RUN_TIMEOUT);
+
+        assertThat(state(run)).as(story(run)).isEqualTo(State.Type.FAILED);
+        List<LogEntry> logs = logs(run, l -> l.stream().anyMatch(e -> "log_failure".equals(e.getTaskId())));
+        String alert = logs.stream().filter(e -> "log_failure".equals(e.getTaskId())).map(LogEntry::getMessage)
+            .findFirst().orElseThrow();
+        System.out.println("Alert for a missing inbox workbook:\n" + alert);
+        assertThat(taskRun(run, "compose_alert").getState().getCurrent()).as(story(run)).isEqualTo(State.Type.SUCCESS);
+        assertThat(alert).contains("période 2026-10").contains("Étape en échec : ingest").contains("Le fichier inbox/erp.xlsx est absent des fichiers du namespace bottleneck.reporting")
+            .doesNotContain("Failed to").doesNotContain("Exception").doesNotContain("{{");
     }
 
     @Test
@@ -137,6 +152,19 @@ class MonthlyRunTest extends Engine {
     }
 
     // --- helpers -------------------------------------------------------------------------------
+
+    /** The execution the Schedule trigger creates for a fire time: Kestra's own Schedule.evaluate, no inputs given. */
+    private Execution scheduled(ZonedDateTime fireTime) throws Exception {
+        Flow flow = flowRepository.findById(TENANT, NAMESPACE, PARENT).orElseThrow();
+        Schedule schedule = (Schedule) flow.getTriggers().getFirst();
+        TriggerContext trigger = TriggerContext.builder().tenantId(TENANT).namespace(NAMESPACE).flowId(PARENT)
+            .triggerId(schedule.getId()).date(fireTime).nextExecutionDate(fireTime).build();
+        // What Kestra's scheduler does before it evaluates a Schedule (AbstractScheduler).
+        DefaultRunContext runContext = (DefaultRunContext) runContextFactory.of(flow, schedule);
+        runContextInitializer.forScheduler(runContext, trigger, schedule);
+        ConditionContext context = conditionService.conditionContext(runContext, flow, null);
+        return schedule.evaluate(context, trigger).orElseThrow();
+    }
 
     private static Map<String, Object> withPeriod(Map<String, Object> inputs, String period) {
         inputs.put("period", period);

@@ -32,17 +32,26 @@ final class Project {
             .toList();
     }
 
-    /** The package uploaded as namespace files (what deploy.py uploads: no __pycache__). */
+    /** The package uploaded as namespace files: what deploy.py uploads (no caches, no build metadata). */
     static List<Path> namespaceFiles() {
         Path base = ROOT.resolve("namespace_files");
         try (Stream<Path> walk = Files.walk(base)) {
             return walk.filter(Files::isRegularFile)
-                .filter(p -> !p.toString().contains("__pycache__") && !p.toString().endsWith(".pyc"))
+                .filter(p -> shipped(base.relativize(p)))
                 .sorted()
                 .toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static boolean shipped(Path relative) {
+        for (Path part : relative) {
+            if (part.toString().equals("__pycache__") || part.toString().endsWith(".egg-info")) {
+                return false;
+            }
+        }
+        return !relative.toString().endsWith(".pyc");
     }
 
     static boolean realWorkbooksPresent() {
