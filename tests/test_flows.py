@@ -105,13 +105,22 @@ def test_parent_schedule_inputs_concurrency_and_last_task(flows):
     assert outputs["ca_total"]["type"] == "STRING"  # money as text: a float loses its cents
 
 
-def test_alert_is_composed_from_fetched_logs_and_channels_are_switched_by_kv(flows):
+def test_alert_is_composed_from_the_stages_error_lines_and_channels_are_switched_by_kv(flows):
     errors = {t["id"]: t for t in flows[PARENT]["errors"]}
-    assert list(errors) == ["fetch_stage_logs", "fetch_run_logs", "compose_alert", "log_failure",
-                            "alert_slack", "alert_email"]
-    assert "errorLogs" not in yaml.safe_dump(flows[PARENT]["errors"])  # renders on workers only
-    assert errors["compose_alert"]["allowFailure"] is True and "python -m bottleneck_pipeline.alerts" in \
-        errors["compose_alert"]["commands"][0]
+    assert list(errors) == ["compose_alert", "log_failure", "alert_slack", "alert_email"]
+    compose = errors["compose_alert"]
+    assert compose["type"] == COMMANDS and compose["allowFailure"] is True
+    assert "python -m bottleneck_pipeline.alerts" in compose["commands"][0]
+    # Each stage keeps its error lines under failure_<execution id>; the parent reads that key.
+    assert "kv('failure_' ~ (outputs[render(vars.failed_task)].executionId" in compose["env"]["STAGE_MESSAGES"]
+    for stage in STAGES:
+        [record] = flows[stage]["errors"]
+        assert (record["type"], record["key"]) == ("io.kestra.plugin.core.kv.Set", "failure_{{ execution.id }}")
+        assert "errorLogs()" in record["value"] and record["allowFailure"] is True
+    # errorLogs() renders on workers only: never in the Log task (the executor's), only in the
+    # worker-run tasks above, and lines quoting an expression are dropped before they travel.
+    assert "errorLogs" not in errors["log_failure"]["message"]
+    assert "contains ('{' ~ '{')" in compose["env"]["RUN_ERRORS"]
     assert "runIf" not in errors["log_failure"] and "??" in errors["log_failure"]["message"]
     for task_id in ("alert_slack", "alert_email"):
         run_if = errors[task_id]["runIf"]
@@ -164,7 +173,7 @@ def _runnable_budget(task: dict) -> float:
 def test_every_sla_is_above_the_retry_budget_it_covers(flows):
     """An SLA below the retries it covers would kill a run Kestra was still allowed to retry."""
     for flow in flows.values():
-        [sla] = flow["sla"]
+        [sla] = flow["sla"]  # the errors branch is not counted: it runs after the failure
         assert (sla["type"], sla["behavior"]) == ("MAX_DURATION", "FAIL")
         budget = 0.0
         for task in flow["tasks"]:

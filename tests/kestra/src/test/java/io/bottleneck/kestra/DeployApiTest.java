@@ -55,6 +55,6 @@ class DeployApiTest extends Engine {
             "web", Project.SAMPLE.resolve("web.xlsx").toString(), "liaison", Project.SAMPLE.resolve("liaison.xlsx").toString(),
             "period", "2026-06")));
         assertThat(state(run)).as(story(run)).isEqualTo(State.Type.SUCCESS);
-        assertThat(run.getOutputs().get("ca_total")).isEqualTo("179361.09");
+        assertThat(outputs(run).get("ca_total")).isEqualTo("179361.09");
     }
 }

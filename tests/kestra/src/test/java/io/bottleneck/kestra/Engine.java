@@ -73,6 +73,7 @@ abstract class Engine {
     @Inject protected TestRunnerUtils runner;
     @Inject protected StorageInterface storage;
     @Inject protected NamespaceFactory namespaceFactory;
+    @Inject protected io.micronaut.context.ApplicationContext applicationContext;
 
     /** Kestra's own validation of a flow source: violations and warnings, as the validate API gives them. */
     ValidateConstraintViolation validate(Path file) throws IOException {
@@ -167,10 +168,35 @@ abstract class Engine {
         return executionRepository.findById(TENANT, id).orElseThrow();
     }
 
+    /**
+     * An execution's flow outputs. Kestra 1.3 keeps them in the execution; 2.0 in a store read
+     * through its ExecutionOutputService (absent from 1.3, hence the lookup by name).
+     */
+    Map<String, Object> outputs(Execution execution) {
+        return execution.getOutputs() != null ? execution.getOutputs()
+            : fromOutputService("io.kestra.core.services.ExecutionOutputService", execution);
+    }
+
+    /** A task run's outputs (1.3: in the task run; 2.0: TaskOutputService). */
+    Map<String, Object> outputs(TaskRun taskRun) {
+        return taskRun.getOutputs() != null ? taskRun.getOutputs()
+            : fromOutputService("io.kestra.core.services.TaskOutputService", taskRun);
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> fromOutputService(String service, Object of) {
+        try {
+            Class<?> type = Class.forName(service);
+            Object bean = applicationContext.getBean(type);
+            return (Map<String, Object>) type.getMethod("getOutputs", of.getClass()).invoke(bean, of);
+        } catch (ReflectiveOperationException e) {
+            return Map.of();
+        }
+    }
+
     /** The child execution a Subflow task run started (its outputs hold the id, also when it failed). */
     Execution child(Execution parent, String taskId) {
-        TaskRun taskRun = taskRun(parent, taskId);
-        return execution((String) taskRun.getOutputs().get("executionId"));
+        return execution((String) outputs(taskRun(parent, taskId)).get("executionId"));
     }
 
     static TaskRun taskRun(Execution execution, String taskId) {
@@ -196,7 +222,7 @@ abstract class Engine {
         StringBuilder out = new StringBuilder("== " + execution.getFlowId() + " " + state(execution) + "\n");
         out.append(text(logs(execution, l -> !l.isEmpty())));
         for (TaskRun taskRun : execution.getTaskRunList()) {
-            Object childId = taskRun.getOutputs() == null ? null : taskRun.getOutputs().get("executionId");
+            Object childId = outputs(taskRun).get("executionId");
             if (childId != null) {
                 out.append("\n").append(story(execution(childId.toString())));
             }

@@ -85,6 +85,6 @@ class FailureHandlingTest extends Engine {
         assertThat(stageTask.getAttempts().getLast().getState().getCurrent()).isEqualTo(State.Type.SUCCESS);
         assertThat(story(merge)).contains("simulated infrastructure failure (test shim): stage merge, exit 4");
         assertThat(Files.exists(Python.FAULTS.resolve("fail-once-merge"))).isFalse();
-        assertThat(run.getOutputs().get("products")).isEqualTo(521);
+        assertThat(outputs(run).get("products")).isEqualTo(521);
     }
 }

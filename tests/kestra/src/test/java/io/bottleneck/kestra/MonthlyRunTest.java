@@ -88,7 +88,7 @@ class MonthlyRunTest extends Engine {
         assertThat(summary.get("ca_total").decimalValue()).isEqualByComparingTo("70568.60");
         assertThat(summary.get("premium_count").asInt()).isEqualTo(30);
         assertThat(summary.get("ordinary_count").asInt()).isEqualTo(684);
-        assertThat(run.getOutputs().get("ca_total")).isEqualTo("70568.60");
+        assertThat(outputs(run).get("ca_total")).isEqualTo("70568.60");
         writeTimings(run);
     }
 
@@ -102,8 +102,8 @@ class MonthlyRunTest extends Engine {
 
         assertSucceededThroughEveryStage(run);
         assertThat(run.getTrigger().getId()).isEqualTo("monthly");
-        assertThat(run.getOutputs().get("period")).isEqualTo("2026-11");
-        JsonNode summary = JSON.readTree(read(run.getOutputs().get("run_summary")));
+        assertThat(outputs(run).get("period")).isEqualTo("2026-11");
+        JsonNode summary = JSON.readTree(read(outputs(run).get("run_summary")));
         assertThat(summary.get("period").asText()).isEqualTo("2026-11");
         assertThat(summary.get("products").asInt()).isEqualTo(521);  // the sample's figures
         assertThat(summary.get("ca_total").decimalValue()).isEqualByComparingTo("179361.09");
@@ -175,6 +175,7 @@ class MonthlyRunTest extends Engine {
     private void assertSucceededThroughEveryStage(Execution run) throws Exception {
         assertThat(state(run)).as(story(run)).isEqualTo(State.Type.SUCCESS);
         for (String stage : STAGES) {
+            assertThat(taskRun(run, stage).getState().getCurrent()).as(stage).isEqualTo(State.Type.SUCCESS);
             Execution child = child(run, stage);
             assertThat(child.getFlowId()).isEqualTo(stage);
             assertThat(state(child)).isEqualTo(State.Type.SUCCESS);
@@ -198,7 +199,7 @@ class MonthlyRunTest extends Engine {
             "premium", "vins_premium.csv", "ordinary", "vins_ordinaires.csv", "report", "rapport_ca.xlsx");
         Map<String, byte[]> downloaded = new LinkedHashMap<>();
         for (var file : files.entrySet()) {
-            downloaded.put(file.getValue(), read(run.getOutputs().get(file.getKey())));
+            downloaded.put(file.getValue(), read(outputs(run).get(file.getKey())));
         }
         if (keep != null) {
             Files.createDirectories(keep);
@@ -222,10 +223,10 @@ class MonthlyRunTest extends Engine {
         }
         assertThat(engine.get("removed_rows")).isEqualTo(cli.get("removed_rows"));
         assertThat(new String(downloaded.get("rapport_ca.xlsx"), 0, 2, StandardCharsets.ISO_8859_1)).isEqualTo("PK");
-        assertThat(run.getOutputs().get("ca_total")).isEqualTo(cli.get("ca_total").decimalValue().setScale(2).toPlainString());
-        assertThat(run.getOutputs().get("products")).isEqualTo(cli.get("products").asInt());
-        assertThat(run.getOutputs().get("premium_count")).isEqualTo(cli.get("premium_count").asInt());
-        assertThat(run.getOutputs().get("period")).isEqualTo(period);
+        assertThat(outputs(run).get("ca_total")).isEqualTo(cli.get("ca_total").decimalValue().setScale(2).toPlainString());
+        assertThat(outputs(run).get("products")).isEqualTo(cli.get("products").asInt());
+        assertThat(outputs(run).get("premium_count")).isEqualTo(cli.get("premium_count").asInt());
+        assertThat(outputs(run).get("period")).isEqualTo(period);
     }
 
     /** Item 8: wall time of the run, total and per task (stages: their own task runs too). */

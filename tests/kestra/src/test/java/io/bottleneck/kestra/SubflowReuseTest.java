@@ -45,12 +45,12 @@ class SubflowReuseTest extends Engine {
         Execution classify = stage("classify", Map.of("revenue", out(report, "revenue"), "z_threshold", 2.0));
 
         // The sample's figures, as the parent flow and `bottleneck run` give them.
-        assertThat(ingest.getOutputs().get("rows_out")).isEqualTo(2289);
-        assertThat(clean.getOutputs().get("rows_out")).isEqualTo(1649);
-        assertThat(merge.getOutputs().get("rows_out")).isEqualTo(521);
-        assertThat(report.getOutputs().get("ca_total")).isEqualTo("179361.09");
-        assertThat(classify.getOutputs().get("premium_count")).isEqualTo(13);
-        assertThat(classify.getOutputs().get("ordinary_count")).isEqualTo(508);
+        assertThat(outputs(ingest).get("rows_out")).isEqualTo(2289);
+        assertThat(outputs(clean).get("rows_out")).isEqualTo(1649);
+        assertThat(outputs(merge).get("rows_out")).isEqualTo(521);
+        assertThat(outputs(report).get("ca_total")).isEqualTo("179361.09");
+        assertThat(outputs(classify).get("premium_count")).isEqualTo(13);
+        assertThat(outputs(classify).get("ordinary_count")).isEqualTo(508);
 
         // A gate alone, on a classify output that lost a premium wine: FAILED, with its message.
         Path tampered = Files.createTempDirectory("tampered").resolve("vins_premium.csv");
@@ -75,12 +75,12 @@ class SubflowReuseTest extends Engine {
         Execution execution = run(flowId, new HashMap<>(inputs));
         assertThat(state(execution)).as(story(execution)).isEqualTo(State.Type.SUCCESS);
         Flow flow = flowRepository.findById(TENANT, NAMESPACE, flowId).orElseThrow();
-        assertThat(execution.getOutputs().keySet()).as(flowId + " outputs")
+        assertThat(outputs(execution).keySet()).as(flowId + " outputs")
             .containsExactlyInAnyOrderElementsOf(flow.getOutputs().stream().map(o -> o.getId()).toList());
         return execution;
     }
 
-    private static Object out(Execution execution, String id) {
-        return execution.getOutputs().get(id).toString();
+    private Object out(Execution execution, String id) {
+        return outputs(execution).get(id).toString();
     }
 }
