@@ -93,7 +93,7 @@ class MonthlyRunTest extends Engine {
     }
 
     @Test
-    void theScheduleRunsTheInboxWorkbooksForTheTriggerMonth() throws Exception {
+    void theScheduleRunsTheInboxWorkbooksForTheMonthBeforeItsDate() throws Exception {
         for (String name : List.of("erp", "web", "liaison")) {
             putNamespaceFile("/inbox/" + name + ".xlsx", Project.SAMPLE.resolve(name + ".xlsx"));
         }
@@ -102,9 +102,10 @@ class MonthlyRunTest extends Engine {
 
         assertSucceededThroughEveryStage(run);
         assertThat(run.getTrigger().getId()).isEqualTo("monthly");
-        assertThat(outputs(run).get("period")).isEqualTo("2026-11");
+        // Fired on 15 November: the report is about October, the last closed month.
+        assertThat(outputs(run).get("period")).isEqualTo("2026-10");
         JsonNode summary = JSON.readTree(read(outputs(run).get("run_summary")));
-        assertThat(summary.get("period").asText()).isEqualTo("2026-11");
+        assertThat(summary.get("period").asText()).isEqualTo("2026-10");
         assertThat(summary.get("products").asInt()).isEqualTo(521);  // the sample's figures
         assertThat(summary.get("ca_total").decimalValue()).isEqualByComparingTo("179361.09");
     }
@@ -126,7 +127,7 @@ class MonthlyRunTest extends Engine {
             .findFirst().orElseThrow();
         System.out.println("Alert for a missing inbox workbook:\n" + alert);
         assertThat(taskRun(run, "compose_alert").getState().getCurrent()).as(story(run)).isEqualTo(State.Type.SUCCESS);
-        assertThat(alert).contains("période 2026-10").contains("Étape en échec : ingest").contains("Le fichier inbox/erp.xlsx est absent des fichiers du namespace bottleneck.reporting")
+        assertThat(alert).contains("période 2026-09").contains("Étape en échec : ingest").contains("Le fichier inbox/erp.xlsx est absent des fichiers du namespace bottleneck.reporting")
             .doesNotContain("Failed to").doesNotContain("Exception").doesNotContain("{{");
     }
 

@@ -17,7 +17,8 @@ final class Project {
     static final Path ROOT = Path.of("").toAbsolutePath().resolve("../..").normalize();
     static final Path SAMPLE = ROOT.resolve("data/sample");
     static final Path REAL = ROOT.resolve("../shared/data/bottleneck-p10").normalize();
-    static final Path TARGET = Path.of("target").toAbsolutePath();
+    /** Maven's build directory (target/, or target-kestra-2.0/ for the 2.0 profile). */
+    static final Path TARGET = Path.of(System.getProperty("engine.target", "target")).toAbsolutePath();
     static final Path E2E = TARGET.resolve("e2e");
 
     private Project() {
