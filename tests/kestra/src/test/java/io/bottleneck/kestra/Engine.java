@@ -133,6 +133,20 @@ abstract class Engine {
         order.add(id);
     }
 
+    /** What every test that runs flows starts from: the flows and the package, deployed once per engine. */
+    void deployOnce() throws Exception {
+        Python.installShim();
+        if (flowRepository.findById(TENANT, NAMESPACE, Project.PARENT).isEmpty()) {
+            loadAllFlows();
+            uploadNamespaceFiles();
+        }
+    }
+
+    /** Kestra's validation of a flow given as text (for flows the tests write themselves). */
+    ValidateConstraintViolation validate(String source) {
+        return flowService.validate(TENANT, List.of(new FlowSource("inline.yml", source))).getFirst();
+    }
+
     /** Uploads the package as namespace files, the way Kestra's API does (NamespaceFactory). */
     void uploadNamespaceFiles() throws Exception {
         var namespace = namespaceFactory.of(TENANT, NAMESPACE, storage);

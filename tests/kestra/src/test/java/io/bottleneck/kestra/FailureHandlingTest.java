@@ -14,9 +14,7 @@ import io.kestra.core.models.executions.LogEntry;
 import io.kestra.core.models.executions.TaskRun;
 import io.kestra.core.models.flows.State;
 
-import static io.bottleneck.kestra.Project.NAMESPACE;
 import static io.bottleneck.kestra.Project.PARENT;
-import static io.bottleneck.kestra.Project.TENANT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Items 4 and 5: a data rejection stops the run, never retried, with an actionable alert; an infrastructure failure is retried. */
@@ -26,11 +24,7 @@ class FailureHandlingTest extends Engine {
 
     @BeforeEach
     void deploy() throws Exception {
-        Python.installShim();
-        if (flowRepository.findById(TENANT, NAMESPACE, PARENT).isEmpty()) {
-            loadAllFlows();
-            uploadNamespaceFiles();
-        }
+        deployOnce();
     }
 
     @Test

@@ -43,8 +43,7 @@ class FlowsLoadTest extends Engine {
     @Test
     void kestraRefusesAnOptionalInputWithADefault() throws Exception {
         // The rule our offline checks missed (Kestra >= 1.1): shown here on Kestra's own validator.
-        var file = Files.createTempFile("optional-default", ".yml");
-        Files.writeString(file, """
+        ValidateConstraintViolation check = validate("""
             id: optional_default
             namespace: bottleneck.reporting
             inputs:
@@ -57,14 +56,12 @@ class FlowsLoadTest extends Engine {
                 type: io.kestra.plugin.core.log.Log
                 message: hello
             """);
-        ValidateConstraintViolation check = validate(file);
         assertThat(check.getConstraints()).contains("Inputs with a default value must be required");
     }
 
     @Test
     void kestraWarnsOnATimeoutItWouldIgnore() throws Exception {
-        var file = Files.createTempFile("subflow-timeout", ".yml");
-        Files.writeString(file, """
+        ValidateConstraintViolation check = validate("""
             id: subflow_timeout
             namespace: bottleneck.reporting
             tasks:
@@ -74,7 +71,6 @@ class FlowsLoadTest extends Engine {
                 flowId: subflow_timeout
                 timeout: PT30M
             """);
-        ValidateConstraintViolation check = validate(file);
         assertThat(check.getWarnings()).contains(
             "The task 'child' cannot use the 'timeout' property as it's only relevant for runnable tasks.");
     }

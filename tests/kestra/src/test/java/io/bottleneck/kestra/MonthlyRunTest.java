@@ -60,11 +60,7 @@ class MonthlyRunTest extends Engine {
 
     @BeforeEach
     void deploy() throws Exception {
-        Python.installShim();
-        if (flowRepository.findById(TENANT, NAMESPACE, PARENT).isEmpty()) {
-            loadAllFlows();
-            uploadNamespaceFiles();
-        }
+        deployOnce();
     }
 
     @Test

@@ -26,11 +26,7 @@ class SubflowReuseTest extends Engine {
 
     @BeforeEach
     void deploy() throws Exception {
-        Python.installShim();
-        if (flowRepository.findById(TENANT, NAMESPACE, "ingest").isEmpty()) {
-            loadAllFlows();
-            uploadNamespaceFiles();
-        }
+        deployOnce();
     }
 
     @Test
