@@ -44,8 +44,9 @@ SKIPPED_FILE_SUFFIXES = (".pyc",)
 FORBIDDEN_FILE_SUFFIXES = (".zip",)
 FORBIDDEN_TOP_DIR = "_flows"
 # Namespace-file folders that belong to the business, not to the repository: --prune never
-# touches them (the month's workbooks are dropped in inbox/).
-PROTECTED_TOP_DIRS = ("inbox",)
+# touches them (the month's workbooks are dropped in inbox/; each published month is kept in
+# history/ for the next month's comparison).
+PROTECTED_TOP_DIRS = ("inbox", "history")
 SUBFLOW_NOT_FOUND = re.compile(r"The subflow '(?P<id>[^']+)' not found in namespace '(?P<ns>[^']+)'")
 
 

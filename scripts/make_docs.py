@@ -1002,7 +1002,8 @@ def read_run(folder: Path) -> RunFacts:
     columns = labels_fr.EXTRACT_COLUMNS
     wines = []
     for name, premium in ((labels_fr.PREMIUM_FILE, True), (labels_fr.ORDINARY_FILE, False)):
-        with open(folder / name, encoding="utf-8-sig", newline="") as handle:
+        path = folder / labels_fr.MACHINE_DIR / name  # the machine form (technical headers, decimal point)
+        with open(path if path.is_file() else folder / name, encoding="utf-8-sig", newline="") as handle:
             for row in csv.DictReader(handle, delimiter=labels_fr.CSV_SEPARATOR):
                 wines.append(Wine(row[columns["product_id"]], row[columns["product_name"]] or row[columns["product_id"]],
                                   Decimal(row[columns["price_eur"]]), Decimal(row[columns["revenue_eur"]]), premium))

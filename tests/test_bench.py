@@ -67,23 +67,24 @@ def test_max_factor_fits_an_xlsx_sheet():
 def _revenue(rows: list[tuple]) -> pa.Table:
     names = list(REPORT_COLUMNS)
     types = [pa.string(), pa.string(), pa.string(), pa.decimal128(18, 2), pa.int64(),
-             pa.decimal128(18, 2)]
+             pa.decimal128(18, 2), pa.float64(), pa.string()]
+    assert len(names) == len(types) == len(rows[0] if rows else types)
     return pa.table({name: pa.array([r[j] for r in rows], kind)
                      for j, (name, kind) in enumerate(zip(names, types))})
 
 
 D = Decimal
 TRICKY = [
-    ("1", "a&b", "Château <Mouton> & \"Rothschild\" 'x'", D("9.95"), 3, D("29.85")),
-    ("2", " lead", "trail ", D("0.10"), 0, D("0.00")),
-    ("3", "ctl\x01x", "_x0041_ literal", D("123456789012.34"), 1, D("123456789012.34")),
-    ("4", None, None, D("1.00"), None, None),
-    ("5", "tab\tin", "line\nbreak", D("2.50"), 2, D("5.00")),
-    ("6", "nbsp\u00a0", "\u2003em", D("3.33"), 3, D("9.99")),
-    ("7", "emoji 🍷", "x" * 20000, D("4.44"), 1, D("4.44")),
-    ("8", "y" * 40000, "é" * 33000, D("6.66"), 1, D("6.66")),
-] + [(str(10 + i), str(20000 + i), f"Vin {i}", (D(i) / 7).quantize(D("0.01")), i % 13, None)
-     for i in range(1, 300)]
+    ("1", "a&b", "Château <Mouton> & \"Rothschild\" 'x'", D("9.95"), 3, D("29.85"), 2.675, "premium"),
+    ("2", " lead", "trail ", D("0.10"), 0, D("0.00"), -0.004, "ordinaire"),
+    ("3", "ctl\x01x", "_x0041_ literal", D("123456789012.34"), 1, D("123456789012.34"), 1e-12, "ordinaire"),
+    ("4", None, None, D("1.00"), None, None, None, None),
+    ("5", "tab\tin", "line\nbreak", D("2.50"), 2, D("5.00"), -1.005, "ordinaire"),
+    ("6", "nbsp\u00a0", "\u2003em", D("3.33"), 3, D("9.99"), 0.125, "ordinaire"),
+    ("7", "emoji 🍷", "x" * 20000, D("4.44"), 1, D("4.44"), 12.3456, "premium"),
+    ("8", "y" * 40000, "é" * 33000, D("6.66"), 1, D("6.66"), 0.0, "ordinaire"),
+] + [(str(10 + i), str(20000 + i), f"Vin {i}", (D(i) / 7).quantize(D("0.01")), i % 13, None,
+      (i - 150) / 37, "premium" if i > 280 else "ordinaire") for i in range(1, 300)]
 
 
 def _reference(path: Path, revenue: pa.Table) -> None:
@@ -91,6 +92,8 @@ def _reference(path: Path, revenue: pa.Table) -> None:
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     euro = workbook.add_format({"num_format": report_workbook.EURO})
     integer = workbook.add_format({"num_format": "#,##0"})
+    z_format = workbook.add_format({"num_format": report_workbook.Z_FORMAT})
+    name_format = workbook.add_format({"text_wrap": True})
     sheet = workbook.add_worksheet(REVENUE_SHEET)
     columns = list(REPORT_COLUMNS)
     values = [revenue[name].to_pylist() for name in columns]
@@ -103,6 +106,10 @@ def _reference(path: Path, revenue: pa.Table) -> None:
                 sheet.write_number(i + 1, j, float(value), euro)
             elif name == "quantity_sold":
                 sheet.write_number(i + 1, j, value, integer)
+            elif name == "z_score":  # shown as the extracts show it: rounded to 2 decimals
+                sheet.write_number(i + 1, j, float(Decimal(value).quantize(D("0.01"))), z_format)
+            elif name == "product_name":
+                sheet.write_string(i + 1, j, value, name_format)
             else:
                 sheet.write_string(i + 1, j, value)
     workbook.close()
@@ -110,7 +117,7 @@ def _reference(path: Path, revenue: pa.Table) -> None:
 
 def _data_cells(path: Path) -> list[tuple]:
     sheet = load_workbook(path)[REVENUE_SHEET]
-    return [(c.coordinate, c.value, c.data_type, c.number_format, c.font.b)
+    return [(c.coordinate, c.value, c.data_type, c.number_format, c.font.b, c.alignment.wrap_text)
             for row in sheet.iter_rows(min_row=2) for c in row if c.value is not None
             and c.row > 1 and (c.column > 1 or c.value != "Total")
             and not (isinstance(c.value, str) and c.value.startswith("=SUM"))]
@@ -131,6 +138,6 @@ def test_bulk_rows_are_the_cells_xlsxwriter_wrote(tmp_path, rows):
     # total formula with its exact cached value, read back by the report gate's reader
     sheet = load_workbook(tmp_path / "new.xlsx")[REVENUE_SHEET]
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:F{max(revenue.num_rows, 1) + 1}"
+    assert sheet.auto_filter.ref == f"A1:H{max(revenue.num_rows, 1) + 1}"
     assert sheet.cell(revenue.num_rows + 3, 6).value == f"=SUM(F2:F{revenue.num_rows + 1})"
     assert report_workbook.read_back(tmp_path / "new.xlsx") == (revenue.num_rows, total.quantize(D("0.01")))

@@ -13,7 +13,7 @@ import pytest
 
 from bottleneck_pipeline import pipeline
 from bottleneck_pipeline.checks.model import summary_fr
-from bottleneck_pipeline.extracts import read_extract, write_extract
+from bottleneck_pipeline.extracts import MACHINE, machine_path, read_extract, write_extract
 from bottleneck_pipeline.storage import read_parquet, write_parquet
 from conftest import SAMPLE
 
@@ -92,20 +92,31 @@ def test_a_missing_workbook_is_caught(copy):
 
 
 def extract(work: Path, name: str) -> pa.Table:
-    return read_extract(work / "classify" / name)
+    """An extract as the classify stage computed it (the machine form: full-precision z-scores)."""
+    return read_extract(machine_path(work / "classify", name))
+
+
+def rewrite(work: Path, name: str, table: pa.Table) -> None:
+    """A classify bug: both forms of the extract written from the same wrong table."""
+    write_extract(work / "classify" / name, table)
+    write_extract(machine_path(work / "classify", name), table, MACHINE)
+
+
+def with_z(table: pa.Table, z: list[float]) -> pa.Table:
+    return table.set_column(table.schema.get_field_index("z_score"), "z_score", pa.array(z))
 
 
 def test_a_wine_in_both_extracts_is_caught(copy):
     premium = extract(copy, "vins_premium.csv")
     ordinary = extract(copy, "vins_ordinaires.csv")
-    write_extract(copy / "classify" / "vins_ordinaires.csv", pa.concat_tables([ordinary, premium.slice(0, 1)]))
+    rewrite(copy, "vins_ordinaires.csv", pa.concat_tables([ordinary, premium.slice(0, 1)]))
     assert "classify.partition.complete_and_disjoint" in check_classify(copy)
     assert "classify.ordinary.at_or_below_threshold" in check_classify(copy)
 
 
 def test_a_lost_wine_is_caught(copy):
     ordinary = extract(copy, "vins_ordinaires.csv")
-    write_extract(copy / "classify" / "vins_ordinaires.csv", ordinary.slice(1))
+    rewrite(copy, "vins_ordinaires.csv", ordinary.slice(1))
     assert check_classify(copy) == ["classify.partition.complete_and_disjoint", "classify.zscore.standardized"]
 
 
@@ -113,9 +124,39 @@ def test_a_wrong_zscore_is_caught(copy):
     ordinary = extract(copy, "vins_ordinaires.csv")
     z = ordinary["z_score"].to_pylist()
     z[0] += 0.01
-    ordinary = ordinary.set_column(ordinary.schema.get_field_index("z_score"), "z_score", pa.array(z))
-    write_extract(copy / "classify" / "vins_ordinaires.csv", ordinary)
+    rewrite(copy, "vins_ordinaires.csv", with_z(ordinary, z))
     assert check_classify(copy) == ["classify.zscore.recomputed", "classify.zscore.standardized"]
+
+
+def test_a_french_extract_that_differs_from_the_machine_one_is_caught(copy):
+    """Only the French deliverable is wrong (a lost wine): the machine/ form tells."""
+    ordinary = extract(copy, "vins_ordinaires.csv")
+    write_extract(copy / "classify" / "vins_ordinaires.csv", ordinary.slice(1))
+    assert check_classify(copy) == ["classify.extracts.machine_form_matches",
+                                    "classify.partition.complete_and_disjoint"]
+
+
+def test_a_french_zscore_that_is_not_the_rounded_value_is_caught(copy):
+    """A printed z-score off by 0.01 (not the 2-decimal rounding of the real one)."""
+    ordinary = extract(copy, "vins_ordinaires.csv")
+    z = ordinary["z_score"].to_pylist()
+    z[0] = round(z[0], 2) + 0.01
+    write_extract(copy / "classify" / "vins_ordinaires.csv", with_z(ordinary, z))
+    assert check_classify(copy) == ["classify.extracts.machine_form_matches", "classify.zscore.recomputed"]
+
+
+def test_without_the_machine_form_the_french_extracts_are_still_fully_checked(copy):
+    """A gate handed the French files only (a Kestra classify_test given only them): the rows,
+    the sides of the threshold and the printed z-scores are still checked."""
+    ordinary = extract(copy, "vins_ordinaires.csv")
+    shutil.rmtree(copy / "classify" / "machine")
+    assert check_classify(copy) == []
+    z = ordinary["z_score"].to_pylist()
+    z[0] = round(z[0], 2) + 0.01
+    write_extract(copy / "classify" / "vins_ordinaires.csv", with_z(ordinary, z))
+    assert check_classify(copy) == ["classify.zscore.recomputed"]
+    write_extract(copy / "classify" / "vins_ordinaires.csv", ordinary.slice(1))
+    assert check_classify(copy) == ["classify.partition.complete_and_disjoint"]
 
 
 def test_extracts_made_with_another_threshold_are_caught(copy):

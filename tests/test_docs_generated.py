@@ -329,7 +329,7 @@ def test_deck_top_products_chart_matches_the_extracts(deck):
     prs, folder = deck
     wines = []
     for name in ("vins_premium.csv", "vins_ordinaires.csv"):
-        with open(folder / name, encoding="utf-8-sig", newline="") as handle:
+        with open(folder / "machine" / name, encoding="utf-8-sig", newline="") as handle:
             wines += [(Decimal(r["ca_eur"]), r["product_id"]) for r in csv.DictReader(handle, delimiter=";")]
     expected = [float(ca) for ca, _ in sorted(wines, key=lambda w: (-w[0], w[1]))[:10]]
     chart = next(shape.chart for s in prs.slides for shape in s.shapes

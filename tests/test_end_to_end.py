@@ -86,8 +86,9 @@ def test_run_summary_contents(sample_run):
     assert on_disk["removed_rows"]["web"]["empty_row"] == 40  # the generator plants 40
     assert on_disk["versions"]["duckdb"]
     assert sorted(p.name for p in folder.iterdir()) == [
-        "quality_report.json", "rapport_ca.xlsx", "rapport_qualite.html", "run.log", "run_summary.json",
-        "vins_ordinaires.csv", "vins_premium.csv"]
+        "machine", "quality_report.json", "rapport_ca.xlsx", "rapport_qualite.html", "run.log",
+        "run_summary.json", "vins_ordinaires.csv", "vins_premium.csv"]
+    assert sorted(p.name for p in (folder / "machine").iterdir()) == ["vins_ordinaires.csv", "vins_premium.csv"]
 
 
 def test_report_workbook_as_a_manager_opens_it(sample_run):
@@ -96,9 +97,10 @@ def test_report_workbook_as_a_manager_opens_it(sample_run):
     assert workbook.sheetnames == ["Synthèse", "CA par produit"]
     sheet = workbook["CA par produit"]
     header = [c.value for c in sheet[1]]
-    assert header == ["Identifiant produit", "SKU web", "Vin", "Prix (€)", "Quantité vendue", "CA (€)"]
+    assert header == ["Identifiant produit", "SKU web", "Vin", "Prix (€)", "Quantité vendue", "CA (€)",
+                      "Z-score du prix", "Classe"]
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:F{summary['products'] + 1}"
+    assert sheet.auto_filter.ref == f"A1:H{summary['products'] + 1}"
     rows = list(sheet.iter_rows(min_row=2, max_row=summary["products"] + 1, values_only=True))
     revenues = [r[5] for r in rows]
     assert revenues == sorted(revenues, reverse=True)
@@ -111,7 +113,7 @@ def test_report_workbook_as_a_manager_opens_it(sample_run):
     cached = load_workbook(folder / "rapport_ca.xlsx", data_only=True)["CA par produit"]
     assert cached.cell(total_row, 6).value == pytest.approx(summary["ca_total"], abs=0.005)
     synthese = {r[0]: r[1] for r in workbook["Synthèse"].iter_rows(values_only=True) if r[0]}
-    assert synthese["Période"] == "2026-11"
+    assert synthese["Période"] == "novembre 2026" and synthese["Période (AAAA-MM)"] == "2026-11"
     assert synthese["CA total"] == pytest.approx(summary["ca_total"], abs=0.005)
     assert synthese["Nombre de produits"] == summary["products"]
     assert synthese["Vins premium (z-score > 2)"] == summary["premium_count"]
@@ -123,9 +125,10 @@ def test_report_workbook_as_a_manager_opens_it(sample_run):
 
 def test_extracts_format_and_partition(sample_run):
     summary, folder = sample_run
-    premium = (folder / "vins_premium.csv").read_text(encoding="utf-8-sig").splitlines()
-    ordinary = (folder / "vins_ordinaires.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert (folder / "vins_premium.csv").read_bytes().startswith("\ufeff".encode())
+    # the machine form, for other teams' programs (the French form: tests/test_month_over_month.py)
+    premium = (folder / "machine/vins_premium.csv").read_text(encoding="utf-8-sig").splitlines()
+    ordinary = (folder / "machine/vins_ordinaires.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert (folder / "machine/vins_premium.csv").read_bytes().startswith("\ufeff".encode())
     assert premium[0] == '"product_id";"sku";"nom_du_vin";"prix_eur";"z_score";"quantite_vendue";"ca_eur"'
     assert len(premium) - 1 == summary["premium_count"] and len(ordinary) - 1 == summary["ordinary_count"]
     z_premium = [float(line.split(";")[4]) for line in premium[1:]]
@@ -135,7 +138,8 @@ def test_extracts_format_and_partition(sample_run):
 
 def test_rerun_of_a_period_gives_the_same_data(sample_dir, tmp_path):
     first = run_month(sample_dir, tmp_path)
-    saved = {name: (tmp_path / "2026-11" / name).read_bytes() for name in ("vins_premium.csv", "vins_ordinaires.csv")}
+    saved = {name: (tmp_path / "2026-11" / name).read_bytes() for name in (
+        "vins_premium.csv", "vins_ordinaires.csv", "machine/vins_premium.csv", "machine/vins_ordinaires.csv")}
     second = run_month(sample_dir, tmp_path)
     assert figures(first) == figures(second)
     for name, content in saved.items():
@@ -156,13 +160,14 @@ def test_console_command_runs_the_sample(tmp_path):
 def test_html_run_report_shows_the_run_figures(sample_run):
     summary, folder = sample_run
     page = (folder / "rapport_qualite.html").read_text(encoding="utf-8")
-    euros = f"{summary['ca_total']:,.2f} €".replace(",", " ").replace(".", ",")
+    euros = f"{summary['ca_total']:,.2f}\u00a0€".replace(",", "\u00a0").replace(".", ",")  # no-break spaces
     assert f"CA total<b>{euros}</b>" in page
     assert f"Produits<b>{summary['products']}</b>" in page
     assert f"Vins premium<b>{summary['premium_count']}</b>" in page
     assert f"Vins ordinaires<b>{summary['ordinary_count']}</b>" in page
-    assert page.count("<svg") == 3  # funnel, price distribution, top products: inline
+    assert page.count("<svg") == 4  # CA split, top products, price distribution, funnel: inline
     assert "seuil z = 2" in page
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in page
     quality = json.loads((folder / "quality_report.json").read_text())
-    assert page.count("<tr class=") == quality["checks"]
+    assert all(f"<code>{r['id']}</code>" in page for r in quality["results"])  # every check, once
+    assert sum(page.count(f"<code>{r['id']}</code>") for r in quality["results"]) == quality["checks"]

@@ -376,7 +376,8 @@ def test_real_files_with_the_ten_best_sellers_missing_from_liaison_are_rejected(
 
 # --- family 5: months without premium wine -------------------------------------------------------
 
-HEADER = '"product_id";"sku";"nom_du_vin";"prix_eur";"z_score";"quantite_vendue";"ca_eur"'
+HEADER = '"Identifiant produit";"SKU web";"Vin";"Prix (€)";"Z-score du prix";"Quantité vendue";"CA (€)"'
+MACHINE_HEADER = '"product_id";"sku";"nom_du_vin";"prix_eur";"z_score";"quantite_vendue";"ca_eur"'
 
 
 def csv_lines(path: Path) -> list[str]:
@@ -421,7 +422,10 @@ def test_a_single_wine_publishes_with_z_zero_and_a_neutralised_name(tmp_path):
     assert (summary["products"], summary["ca_total"], summary["premium_count"], summary["std"]) == (1, 102.0, 0, 0.0)
     assert csv_lines(folder / "vins_premium.csv") == [HEADER]
     assert csv_lines(folder / "vins_ordinaires.csv") == [
-        HEADER, '"4954";"15940";"\'=HYPERLINK(""http://x.example"")";25.50;0;4;102.00']
+        HEADER, '"4954";"15940";"\'=HYPERLINK(""http://x.example"")";25,50;0,00;4;102,00']
+    assert csv_lines(folder / "machine" / "vins_premium.csv") == [MACHINE_HEADER]
+    assert csv_lines(folder / "machine" / "vins_ordinaires.csv") == [
+        MACHINE_HEADER, '"4954";"15940";"\'=HYPERLINK(""http://x.example"")";25.50;0;4;102.00']
     assert "(un seul vin ce mois-ci : écart-type nul, donc z = 0 pour chaque vin)" in \
         (folder / "quality_report.json").read_text(encoding="utf-8")
 

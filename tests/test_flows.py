@@ -84,7 +84,9 @@ def test_python_tasks_get_the_package_and_never_the_inbox(flows):
     for flow in flows.values():
         for task in [*flow["tasks"], *flow.get("errors", [])]:
             if task["type"] == COMMANDS:
-                assert task["namespaceFiles"] == {"enabled": True, "include": ["/bottleneck_pipeline/**"]}, \
+                # finalize also reads the months already published, for the comparison
+                extra = ["/history/**"] if task["id"] == "finalize" else []
+                assert task["namespaceFiles"] == {"enabled": True, "include": ["/bottleneck_pipeline/**", *extra]}, \
                     (flow["id"], task["id"])
                 assert task["taskRunner"] == {"type": "io.kestra.plugin.core.runner.Process"}
 
@@ -100,7 +102,14 @@ def test_parent_schedule_inputs_concurrency_and_last_task(flows):
         assert (inputs[name]["type"], inputs[name]["required"], inputs[name]["defaults"]) == \
             ("FILE", True, f"nsfile:///inbox/{name}.xlsx")
     assert inputs["period"]["required"] is False and "defaults" not in inputs["period"]
-    assert list(tasks_of(parent))[-1] == "deliverables_ready"  # kestra#18909
+    # The final check comes before the month is kept in history/ or any warning is sent.
+    assert list(tasks_of(parent))[-5:] == ["deliverables_ready", "record_history", "warn_drift",
+                                           "warn_drift_slack", "warn_drift_email"]
+    finalize = tasks_of(parent)["finalize"]
+    assert "--history history" in finalize["commands"][0]
+    history = tasks_of(parent)["record_history"]
+    assert history["destination"] == "/history/{{ render(vars.period) }}/"
+    assert sorted(history["filesMap"]) == ["run_summary.json", "vins_ordinaires.csv", "vins_premium.csv"]
     outputs = {o["id"]: o for o in parent["outputs"]}
     assert outputs["ca_total"]["type"] == "STRING"  # money as text: a float loses its cents
 
@@ -180,7 +189,7 @@ def test_every_sla_is_above_the_retry_budget_it_covers(flows):
             if task["type"] == SUBFLOW:
                 budget += seconds(flows[task["flowId"]]["sla"][0]["duration"])
             else:
-                assert "timeout" in task or task["type"] == FAIL, (flow["id"], task["id"])
+                assert "timeout" in task or task["type"] == FAIL, (flow["id"], task["id"])  # Fail: instant
                 budget += _runnable_budget(task) if "timeout" in task else 0
         assert seconds(sla["duration"]) > budget, (flow["id"], sla["duration"], budget)
 

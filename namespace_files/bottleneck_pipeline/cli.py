@@ -1,5 +1,6 @@
-"""Command line: ``bottleneck run`` for the whole month locally, one subcommand per stage for
-Kestra tasks, ``check STAGE`` for the test subflows and ``finalize`` for the parent flow's end.
+"""Command line: ``bottleneck run`` for the whole month locally, ``backfill`` for a range of months,
+one subcommand per stage for Kestra tasks, ``check STAGE`` for the test subflows and ``finalize``
+for the parent flow's end.
 
 Exit statuses: 0 success, 1 bug, 2 usage, 3 data rejected (never retry), 4 infrastructure (retry).
 """
@@ -14,11 +15,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from . import STAGES, __version__, pipeline
+from .checks.compare import DEFAULT_MAX_CA_DRIFT, DEFAULT_MAX_PRODUCTS_LOST
 from .checks.model import CheckResult, blocking, summary_fr
 from .failures import EXIT_OK, DataRejected, PipelineError, as_pipeline_error
 from .logs import RunLog
-from .publish import finalize
-from .runner import PERIOD, RunOptions, new_run_id, run
+from .publish import DRIFT_CHECKS, finalize
+from .runner import PERIOD, RunOptions, backfill, months, new_run_id, run
 from .storage import read_json, use_database
 
 REPO_SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -77,6 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", type=period_arg, default=None,
                    help="YYYY-MM (default, option omitted: the current month, Paris time)")
     _run_parameters(p)
+    _history_parameters(p, "earlier published periods to compare with (default: the output root, "
+                           "i.e. its YYYY-MM folders)")
+    p.add_argument("--retries", type=int, default=2, help="retries of an infrastructure failure")
+    p.add_argument("--retry-delay", type=float, default=2.0, help="seconds before the first retry")
+
+    p = sub.add_parser("backfill", help="run a range of months in order (INPUT_ROOT/YYYY-MM/ each), "
+                                        "publishing each before the next so that comparisons build up")
+    p.add_argument("--input-root", type=Path, required=True,
+                   help="folder holding one YYYY-MM/ folder per month, each with erp.xlsx, web.xlsx, liaison.xlsx")
+    p.add_argument("--from", dest="first", type=period_arg, required=True, help="first month, YYYY-MM")
+    p.add_argument("--to", dest="last", type=period_arg, required=True, help="last month, YYYY-MM (included)")
+    p.add_argument("--output", type=Path, default=Path("output"), help="output root (default ./output)")
+    _run_parameters(p)
+    _history_parameters(p, "earlier published periods (default: the output root)")
     p.add_argument("--retries", type=int, default=2, help="retries of an infrastructure failure")
     p.add_argument("--retry-delay", type=float, default=2.0, help="seconds before the first retry")
 
@@ -104,8 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("finalize", help="final check of a run's folder: deliverables present, "
                                         "run_summary.json and quality_report.json written")
     p.add_argument("--dir", type=Path, required=True,
-                   help="folder with the deliverables, the <stage>_manifest.json and <stage>_checks.json files")
+                   help="folder with the deliverables (rapport_ca.xlsx, vins_premium.csv, vins_ordinaires.csv, "
+                        "machine/vins_premium.csv, machine/vins_ordinaires.csv), the <stage>_manifest.json "
+                        "and <stage>_checks.json files")
     p.add_argument("--period", type=period_arg, required=True, help="YYYY-MM")
+    _history_parameters(p, "folder of the earlier published periods, one YYYY-MM/ folder each with "
+                           "run_summary.json, vins_premium.csv and vins_ordinaires.csv (Kestra: the "
+                           "namespace files under history/); omitted or missing: no comparison")
     return parser
 
 
@@ -120,13 +141,29 @@ def _run_parameters(p: argparse.ArgumentParser, z_default: float | None = 2.0) -
                         "(default 0.01; checked by the clean gate)")
 
 
+def _history_parameters(p: argparse.ArgumentParser, history_help: str) -> None:
+    p.add_argument("--history", type=Path, default=None, metavar="DIR", help=history_help)
+    p.add_argument("--max-ca-drift", type=float, default=DEFAULT_MAX_CA_DRIFT,
+                   help="warn when the CA moves by more than this share against the previous "
+                        f"published month (default {DEFAULT_MAX_CA_DRIFT}; never stops the run)")
+    p.add_argument("--max-products-lost", type=float, default=DEFAULT_MAX_PRODUCTS_LOST,
+                   help="warn when more than this share of the previous month's products is "
+                        f"missing from the report (default {DEFAULT_MAX_PRODUCTS_LOST}; never stops the run)")
+
+
+def run_options(args: argparse.Namespace, input_dir: Path, period: str) -> RunOptions:
+    return RunOptions(input_dir, args.output, period, args.z_threshold, args.max_orphan_share,
+                      max(0, args.retries), args.retry_delay, args.max_lost_share,
+                      history=args.history, max_ca_drift=args.max_ca_drift,
+                      max_products_lost=args.max_products_lost)
+
+
 def dispatch(args: argparse.Namespace, log: RunLog) -> int:
     if args.command == "run":
-        opts = RunOptions(args.input, args.output, args.period, args.z_threshold,
-                          args.max_orphan_share, max(0, args.retries), args.retry_delay,
-                          args.max_lost_share)
-        run(opts, log)
+        run(run_options(args, args.input, args.period), log)
         return EXIT_OK
+    if args.command == "backfill":
+        return _backfill(args, log)
     if args.command == "check":
         return _check(args, log)
     if args.command == "finalize":
@@ -177,14 +214,54 @@ def _finalize(args: argparse.Namespace, log: RunLog) -> int:
     results = []
     for stage in STAGES:
         results += [CheckResult.from_dict(r) for r in read_json(pipeline.quality_path(folder, stage))["results"]]
-    summary = finalize(folder, args.period, log.run_id, manifests, results)
+    summary = finalize(folder, args.period, log.run_id, manifests, results, history=args.history,
+                       max_ca_drift=args.max_ca_drift, max_products_lost=args.max_products_lost)
     log.event("finalize", "done", f"CA {summary['ca_total']:,.2f} EUR, {summary['products']} products, "
                                   f"{summary['premium_count']} premium")
+    drift = [r for r in results if r.id in DRIFT_CHECKS and not r.passed]
+    for r in drift:  # a warning line Kestra shows (and an alert task can pick up); never a failure
+        log.event("finalize", "drift", f"[{r.id}] {r.message}", level="warning")
+    comparison = summary["comparison"]
     # Money goes to Kestra as text with its cents: a float output is rendered by Pebble as
     # 70568.6, and from 10 M EUR in scientific notation (checked in the engine tests).
     kestra_outputs({"rejected": False, "ca_total": f"{summary['ca_total']:.2f}",
-                    **{k: summary[k] for k in ("products", "premium_count", "ordinary_count")}},
+                    **{k: summary[k] for k in ("products", "premium_count", "ordinary_count")},
+                    "warnings": summary["quality"]["warnings"],
+                    "drift_alert": bool(drift),
+                    "drift_message": "\n".join(f"[{r.id}] {r.message}" for r in drift),
+                    "previous_period": comparison["previous_period"] or "",
+                    "ca_change": "" if comparison["ca_change"] is None else f"{comparison['ca_change']:.2f}"},
                    {"products": summary["products"], "premium_count": summary["premium_count"]})
+    return EXIT_OK
+
+
+def _backfill(args: argparse.Namespace, log: RunLog) -> int:
+    periods = months(args.first, args.last)
+
+    def new_log(period: str) -> RunLog:
+        run_id = f"{args.run_id}-{period}" if args.run_id else new_run_id()
+        return RunLog(run_id, period, args.log_format)
+
+    log.event("backfill", "start", f"{len(periods)} month(s), {periods[0]} to {periods[-1]}, "
+                                   f"from {args.input_root}/YYYY-MM -> {args.output}")
+    try:
+        summaries = backfill(args.input_root, periods, lambda p: run_options(args, args.input_root / p, p),
+                             new_log)
+    except Exception as err:
+        if hasattr(err, "published"):  # a month failed (not a refused command line)
+            published = err.published
+            failed, rest = periods[len(published)], periods[len(published) + 1:]
+            print(f"\nbackfill stopped at {failed}: published {', '.join(published) or 'none'}; "
+                  f"not run: {', '.join(rest) or 'none'}. Fix {failed} (evidence in "
+                  f"{args.output / '_failed'}), then rerun: bottleneck backfill --from {failed} "
+                  f"--to {periods[-1]} ...", file=sys.stderr)
+        raise
+    for summary in summaries:
+        c = summary["comparison"]
+        change = "" if c["ca_change_pct"] is None else f", {c['ca_change_pct']:+.2f} % vs {c['previous_period']}"
+        log.event("backfill", "month", f"{summary['period']}: CA {summary['ca_total']:,.2f} EUR{change}, "
+                                       f"{summary['quality']['warnings']} warning(s)")
+    log.event("backfill", "done", f"{len(summaries)} month(s) published, {periods[0]} to {periods[-1]}")
     return EXIT_OK
 
 
@@ -205,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     period = current_period() if period is None else period
     if args.command == "run":
         args.period = period
+    if args.command == "backfill":
+        period = f"{args.first}..{args.last}"
     log = RunLog(args.run_id or new_run_id(), period, args.log_format)
     use_database(args.database)
     try:

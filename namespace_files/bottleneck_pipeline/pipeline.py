@@ -21,7 +21,8 @@ from . import labels_fr
 from .checks import CheckContext, run_checks
 from .checks.model import CheckResult, blocking
 from .contracts import CONTRACTS
-from .extracts import extract_table, neutralise_text, register_extract, write_extract
+from .extracts import (MACHINE_FILES, extract_table, machine_path, neutralise_text, register_extract,
+                       write_extracts)
 from .failures import DataRejected
 from .report_workbook import Summary, write_report
 from .stages import classify as classify_stage
@@ -47,7 +48,7 @@ STAGE_FILES = {
     "clean": StageFiles(TABLES, ("erp.parquet", "web.parquet", "liaison.parquet")),
     "merge": StageFiles(TABLES, ("products.parquet",)),
     "report": StageFiles(("products",), (labels_fr.REPORT_FILE, "revenue.parquet")),
-    "classify": StageFiles(("revenue",), (labels_fr.PREMIUM_FILE, labels_fr.ORDINARY_FILE)),
+    "classify": StageFiles(("revenue",), (labels_fr.PREMIUM_FILE, labels_fr.ORDINARY_FILE, *MACHINE_FILES)),
 }
 
 
@@ -132,8 +133,12 @@ def report(products: Path, period: str, z_threshold: float, out_dir: Path) -> di
         cutoff_price=classify_stage.premium_cutoff_price(stats, z_threshold),
         generated_at=datetime.now(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M:%S %Z"),
         sources=provenance.get("sources", {}))
+    # The product sheet shows each wine's z-score and class too (what the extracts split on).
+    wine_class = pc.if_else(classified["is_premium"], labels_fr.CLASS_LABELS[True],
+                            labels_fr.CLASS_LABELS[False])
+    rows = classified.drop_columns(["is_premium"]).append_column("wine_class", wine_class)
     tmp = out_dir / (labels_fr.REPORT_FILE + ".tmp")
-    write_report(tmp, revenue, summary)
+    write_report(tmp, rows, summary)
     tmp.replace(out_dir / labels_fr.REPORT_FILE)
     return _finish("report", out_dir, started, table.num_rows, revenue.num_rows,
                    period=period, ca_total=str(total), sources=summary.sources)
@@ -146,8 +151,7 @@ def classify(revenue: Path, z_threshold: float, out_dir: Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     premium = extract_table(classified, True)
     ordinary = extract_table(classified, False)
-    write_extract(out_dir / labels_fr.PREMIUM_FILE, premium)
-    write_extract(out_dir / labels_fr.ORDINARY_FILE, ordinary)
+    write_extracts(out_dir, premium, ordinary)  # French (deliverables) and machine/ forms
     return _finish("classify", out_dir, started, table.num_rows, premium.num_rows + ordinary.num_rows,
                    z_threshold=z_threshold, premium_count=premium.num_rows,
                    ordinary_count=ordinary.num_rows,
@@ -181,10 +185,17 @@ def check_stage(stage: str, inputs: dict[str, Path], out_dir: Path, params: dict
         if output.endswith(".parquet"):
             table, _ = read_parquet(out_dir / output)
             con.register(output.removesuffix(".parquet"), table)
+    params = dict(params or {})
     if stage == "classify":
         register_extract(con, "premium", out_dir / labels_fr.PREMIUM_FILE)
         register_extract(con, "ordinary", out_dir / labels_fr.ORDINARY_FILE)
-    params = dict(params or {})
+        # The machine-readable form, when handed to the gate (always by the local runner; by
+        # Kestra when classify_test receives the machine/ files), is checked against the French one.
+        machine = [machine_path(out_dir, name) for name in (labels_fr.PREMIUM_FILE, labels_fr.ORDINARY_FILE)]
+        params["machine_extracts"] = all(path.is_file() for path in machine)
+        if params["machine_extracts"]:
+            register_extract(con, "premium_machine", machine[0])
+            register_extract(con, "ordinary_machine", machine[1])
     if params.get("z_threshold") is None:  # by default, judge with the threshold the stage used
         params["z_threshold"] = manifest.get("z_threshold")
     params["report_xlsx"] = out_dir / labels_fr.REPORT_FILE

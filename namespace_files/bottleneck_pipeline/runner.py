@@ -9,7 +9,6 @@ untouched, and keeps its evidence (log, quality report, error) in ``_failed/``.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import time
 import uuid
@@ -19,15 +18,14 @@ from pathlib import Path
 from typing import Callable
 
 from . import STAGES, labels_fr, pipeline
+from .checks.compare import DEFAULT_MAX_CA_DRIFT, DEFAULT_MAX_PRODUCTS_LOST
 from .checks.model import CheckResult, summary_fr
 from .failures import DataRejected, InfrastructureFailure, UsageError, as_pipeline_error
+from .history import PERIOD  # noqa: F401  (YYYY-MM, matched whole; cli imports it from here)
 from .logs import RunLog
-from .publish import QUALITY_FILE, finalize, publish, quality_report, recover_interrupted_publish
+from .publish import DELIVERABLES, QUALITY_FILE, finalize, publish, quality_report, recover_interrupted_publish
 from .storage import write_json
 
-# Matched whole (fullmatch): "$" would let a trailing line break through, and the period names
-# the published folder. ASCII digits only (\d also takes other scripts' digits).
-PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 FAILED_DIR = "_failed"
 RUN_LOG = "run.log"
 
@@ -42,6 +40,13 @@ class RunOptions:
     retries: int = 2  # extra attempts for infrastructure failures only
     retry_delay: float = 2.0  # seconds before the first retry; doubles each time
     max_lost_share: float = 0.01  # of the units sold and of the CA allowed not to reach the report
+    history: Path | None = None  # earlier published periods; None: the output root itself
+    max_ca_drift: float = DEFAULT_MAX_CA_DRIFT  # CA move against the previous month that warns
+    max_products_lost: float = DEFAULT_MAX_PRODUCTS_LOST  # share of last month's products that warns
+
+    @property
+    def history_dir(self) -> Path:
+        return self.output_dir if self.history is None else self.history
 
 
 def validate(opts: RunOptions) -> None:
@@ -57,6 +62,10 @@ def validate(opts: RunOptions) -> None:
         raise UsageError(f"max orphan share {opts.max_orphan_share} must be between 0 and 1")
     if not 0 <= opts.max_lost_share <= 1:
         raise UsageError(f"max lost share {opts.max_lost_share} must be between 0 and 1")
+    if not opts.max_ca_drift >= 0:
+        raise UsageError(f"max CA drift {opts.max_ca_drift} must be a share >= 0 (0.30 = 30 %)")
+    if not 0 <= opts.max_products_lost <= 1:
+        raise UsageError(f"max products lost {opts.max_products_lost} must be between 0 and 1")
 
 
 def check_input_dir(opts: RunOptions) -> None:
@@ -166,10 +175,12 @@ def stage_inputs(stage: str, input_dir: Path, work: Path) -> dict[str, Path]:
 def _deliver(opts: RunOptions, work: Path, delivery: Path, run_id: str, manifests: dict,
              results: list[CheckResult], log: RunLog) -> dict:
     delivery.mkdir(parents=True, exist_ok=True)
-    for stage, name in (("report", labels_fr.REPORT_FILE), ("classify", labels_fr.PREMIUM_FILE),
-                        ("classify", labels_fr.ORDINARY_FILE)):
+    for name in DELIVERABLES:  # the workbook (report stage), the extracts in both forms (classify)
+        stage = "report" if name == labels_fr.REPORT_FILE else "classify"
+        (delivery / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(work / stage / name, delivery / name)
-    summary = finalize(delivery, opts.period, run_id, manifests, results)
+    summary = finalize(delivery, opts.period, run_id, manifests, results, history=opts.history_dir,
+                       max_ca_drift=opts.max_ca_drift, max_products_lost=opts.max_products_lost)
     log.event("quality", "summary", summary_fr(results).replace("\n", "\n    "))
     log.event("publish", "ready", "all gates passed; publishing the period folder")
     log.write(delivery / RUN_LOG)
@@ -196,3 +207,41 @@ def _keep_failure(opts: RunOptions, run_id: str, err, results: list[CheckResult]
 
 def new_run_id() -> str:
     return f"{datetime.now():%Y%m%d%H%M%S}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+# --- backfill: a range of months, in order ----------------------------------------------------
+
+def months(first: str, last: str) -> list[str]:
+    """Every period from ``first`` to ``last`` included, in order."""
+    for period in (first, last):
+        if not PERIOD.fullmatch(period):
+            raise UsageError(f"period {period!r} is not YYYY-MM (e.g. 2026-11)")
+    if first > last:
+        raise UsageError(f"--from {first} is after --to {last}")
+    year, month = map(int, first.split("-"))
+    periods = []
+    while (period := f"{year:04d}-{month:02d}") <= last:
+        periods.append(period)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return periods
+
+
+def backfill(input_root: Path, periods: list[str], options: Callable[[str], RunOptions],
+             new_log: Callable[[str], RunLog]) -> list[dict]:
+    """Run the months in order, each from ``input_root/YYYY-MM/``, each published before the
+    next one starts, so that every month is compared with the ones before it. Every month folder
+    must be there before anything runs (a usage error otherwise: nothing is run). The first month
+    that fails stops the range: its exception (the usual evidence in ``_failed/``) is raised with
+    the months already published in ``published``."""
+    missing = [p for p in periods if not (input_root / p).is_dir()]
+    if missing:
+        raise UsageError(f"no input folder for {', '.join(missing)} under {input_root} "
+                         "(expected INPUT_ROOT/YYYY-MM/ with erp.xlsx, web.xlsx, liaison.xlsx); nothing was run")
+    summaries = []
+    for period in periods:
+        try:
+            summaries.append(run(options(period), new_log(period)))
+        except BaseException as err:
+            err.published = [s["period"] for s in summaries]  # type: ignore[attr-defined]
+            raise
+    return summaries

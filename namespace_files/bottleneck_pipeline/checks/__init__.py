@@ -34,8 +34,11 @@ class CheckContext:
         return Finding(count, count if observed is None else observed, expected, text, rows)
 
 
+GATED = ("ingest", "clean", "merge", "report", "classify", "compare")  # compare: the final step
+
+
 def run_checks(stage: str, ctx: CheckContext) -> list[CheckResult]:
-    from . import classify, clean, ingest, merge, report  # noqa: F401  (registration)
+    from . import classify, clean, compare, ingest, merge, report  # noqa: F401  (registration)
 
     return [evaluate(g, g.func(ctx)) for g in REGISTRY.get(stage, [])]
 
@@ -50,14 +53,14 @@ def catalogue_markdown() -> str:
     """Every check as a Markdown table (README's check catalogue is this text, tested)."""
     from ..contracts import CONTRACTS
     from ..stages.ingest import CONTRACT_CHECKS
-    from . import classify, clean, ingest, merge, report  # noqa: F401  (registration)
+    from . import classify, clean, compare, ingest, merge, report  # noqa: F401  (registration)
 
     tables = ", ".join(CONTRACTS)
     lines = ["| id | severity | family | what it guards |", "|---|---|---|---|"]
     for check, (severity, family, description) in CONTRACT_CHECKS.items():
         lines.append(f"| `ingest.<table>.{check}` | {severity} | {family} | {description} "
                      f"(<table>: {tables}) |")
-    for stage in ("ingest", "clean", "merge", "report", "classify"):
+    for stage in GATED:
         for g in REGISTRY.get(stage, []):
             lines.append(f"| `{g.id}` | {g.severity} | {g.family} | {g.description} |")
     return "\n".join(lines)

@@ -1,6 +1,12 @@
 """Gates after classify, on ``revenue`` (the input) and the two extracts read back from their CSV
-files, ``premium`` and ``ordinary``: a partition, each side of the threshold, and a z-score that an
-independent recomputation (DuckDB's stddev_pop) confirms."""
+files, ``premium`` and ``ordinary`` (the French deliverables): a partition, each side of the
+threshold, and a z-score that an independent recomputation (DuckDB's stddev_pop) confirms.
+
+The French extracts print the z-score rounded to 2 decimals, so the side of the threshold is
+judged on the z-score recomputed from each wine's exact price, and the printed one must be that
+value rounded. When the machine-readable extracts are handed to the gate too (``premium_machine``,
+``ordinary_machine``: always by the local runner), their full-precision z-scores are checked
+against the recomputation, and their rows against the French ones."""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from .model import ERROR, WARN, Finding, gate
 
 STAGE = "classify"
 TOLERANCE = 1e-9  # z-scores are floats: equal up to rounding noise
+PRINTED = 0.005 + TOLERANCE  # a z-score printed with 2 decimals is within half a cent of its value
 # Price statistics recomputed in DuckDB. One price for all (one wine, or every price equal) has a
 # standard deviation of exactly 0 and z = 0 everywhere (decided on the exact prices: a float
 # stddev_pop of equal prices can be 1e-15, not 0).
@@ -16,8 +23,15 @@ STATS_SQL = ("select avg(price_eur::double) as mean, case when min(price_eur) = 
              "else stddev_pop(price_eur::double) end as std from revenue")
 
 
+Z_RECOMPUTED = "case when std = 0 then 0 else (price_eur::double - mean) / std end"
+
+
 def _threshold(ctx: CheckContext) -> float:
     return float(ctx.params["z_threshold"])
+
+
+def _machine(ctx: CheckContext) -> bool:
+    return bool(ctx.params.get("machine_extracts"))
 
 
 @gate(STAGE, "partition.complete_and_disjoint", ERROR, "zscore",
@@ -39,7 +53,8 @@ def partition(ctx: CheckContext) -> Finding:
 def premium_above(ctx: CheckContext) -> Finding:
     t = _threshold(ctx)
     return ctx.offending(
-        f"select product_id, price_eur, z_score from premium where not (z_score > {t}) order by product_id",
+        f"with stats as ({STATS_SQL}) select product_id, price_eur, z_score, {Z_RECOMPUTED} as z_recalcule "
+        f"from premium, stats where not ({Z_RECOMPUTED} > {t} - {TOLERANCE}) order by product_id",
         lambda n, rows: f"{n} vin(s) classé(s) premium avec z ≤ {t} ({quote(rows, 'product_id', n)}).")
 
 
@@ -48,20 +63,25 @@ def premium_above(ctx: CheckContext) -> Finding:
 def ordinary_below(ctx: CheckContext) -> Finding:
     t = _threshold(ctx)
     return ctx.offending(
-        f"select product_id, price_eur, z_score from ordinary where not (z_score <= {t}) order by product_id",
+        f"with stats as ({STATS_SQL}) select product_id, price_eur, z_score, {Z_RECOMPUTED} as z_recalcule "
+        f"from ordinary, stats where not ({Z_RECOMPUTED} <= {t} + {TOLERANCE}) order by product_id",
         lambda n, rows: f"{n} vin(s) classé(s) ordinaire(s) avec z > {t} ({quote(rows, 'product_id', n)}).")
 
 
 @gate(STAGE, "zscore.recomputed", ERROR, "zscore",
-      "Le z-score de chaque vin est confirmé par un recalcul indépendant (DuckDB, écart-type de population).")
+      "Le z-score de chaque vin est confirmé par un recalcul indépendant (DuckDB, écart-type de "
+      "population) : arrondi à 2 décimales dans les extractions françaises, exact dans machine/.")
 def recomputed(ctx: CheckContext) -> Finding:
+    forms = [("premium", PRINTED), ("ordinary", PRINTED)]
+    if _machine(ctx):
+        forms += [("premium_machine", TOLERANCE), ("ordinary_machine", TOLERANCE)]
+    extracted = " union all ".join(
+        f"select product_id, price_eur, z_score, {tolerance} as tolerance, '{view}' as fichier from {view}"
+        for view, tolerance in forms)
     return ctx.offending(
-        f"with stats as ({STATS_SQL}), "
-        "extracted as (select product_id, price_eur, z_score from premium "
-        "         union all select product_id, price_eur, z_score from ordinary) "
-        "select product_id, z_score, "
-        "       case when std = 0 then 0 else (price_eur::double - mean) / std end as z_recalcule "
-        f"from extracted, stats where abs(z_score - z_recalcule) > {TOLERANCE} order by product_id",
+        f"with stats as ({STATS_SQL}), extracted as ({extracted}) "
+        f"select product_id, fichier, z_score, {Z_RECOMPUTED} as z_recalcule "
+        f"from extracted, stats where abs(z_score - ({Z_RECOMPUTED})) > tolerance order by product_id, fichier",
         lambda n, rows: f"{n} z-score(s) ne correspondent pas au recalcul "
                         f"({quote(rows, 'product_id', n)}). Ne diffusez pas les extractions.")
 
@@ -69,16 +89,42 @@ def recomputed(ctx: CheckContext) -> Finding:
 @gate(STAGE, "zscore.standardized", ERROR, "zscore",
       "Sur l'ensemble des vins, les z-scores ont une moyenne 0 et un écart-type 1.")
 def standardized(ctx: CheckContext) -> Finding:
+    # Full precision in machine/; printed with 2 decimals, each z moves by at most 0.005.
+    views, tolerance = (("premium_machine", "ordinary_machine"), 1e-6) if _machine(ctx) else \
+        (("premium", "ordinary"), 0.006)
     mean, std, n = ctx.con.execute(
         "select avg(z_score), stddev_pop(z_score), count(*) from "
-        "(select z_score from premium union all select z_score from ordinary)").fetchone()
+        f"(select z_score from {views[0]} union all select z_score from {views[1]})").fetchone()
     if n < 2 or (std is not None and abs(std) < TOLERANCE):  # one price for all: z is 0 everywhere
-        ok = mean is not None and abs(mean) < 1e-6
+        ok = mean is not None and abs(mean) < tolerance
     else:
-        ok = abs(mean) < 1e-6 and abs(std - 1) < 1e-6
+        ok = abs(mean) < tolerance and abs(std - 1) < tolerance
     observed = {"moyenne": mean, "ecart_type": std}
     return Finding(int(not ok), observed, {"moyenne": 0, "ecart_type": 1},
                    f"Les z-scores ne sont pas centrés réduits ({observed}) : le calcul est faux.")
+
+
+@gate(STAGE, "extracts.machine_form_matches", ERROR, "zscore",
+      "Les extractions machine/ (format technique, point décimal) contiennent les mêmes vins, "
+      "prix, quantités et CA que les extractions françaises, et le même z-score avant arrondi.")
+def machine_form_matches(ctx: CheckContext) -> Finding:
+    if not _machine(ctx):  # not handed to this gate (a Kestra gate given the French files only)
+        return Finding(0, "extractions machine/ non fournies au contrôle", "identiques aux françaises")
+    pairs = []
+    for french, machine, label in (("premium", "premium_machine", "premium"),
+                                   ("ordinary", "ordinary_machine", "ordinaires")):
+        pairs.append(
+            f"select coalesce(f.product_id, m.product_id) as product_id, '{label}' as fichier "
+            f"from {french} f full outer join {machine} m on f.product_id = m.product_id "
+            "where f.product_id is null or m.product_id is null "
+            "or f.sku is distinct from m.sku or f.product_name is distinct from m.product_name "
+            "or f.price_eur is distinct from m.price_eur or f.quantity_sold is distinct from m.quantity_sold "
+            "or f.revenue_eur is distinct from m.revenue_eur "
+            f"or abs(f.z_score - m.z_score) > {PRINTED}")
+    return ctx.offending(
+        " union all ".join(pairs) + " order by product_id",
+        lambda n, rows: f"{n} vin(s) diffèrent entre les extractions françaises et machine/ "
+                        f"({quote(rows, 'product_id', n)}). Ne diffusez pas les extractions : relancez le mois.")
 
 
 @gate(STAGE, "premium.cutoff_price", ERROR, "zscore",

@@ -39,6 +39,10 @@ class FailureHandlingTest extends Engine {
         assertThat(taskRun(run, "clean").getState().getCurrent()).isEqualTo(State.Type.FAILED);
         assertThat(run.getTaskRunList()).extracting(TaskRun::getTaskId).doesNotContain("merge", "finalize");
 
+        // Nothing of a rejected month joins the history the next month compares with.
+        assertThat(namespaceFactory.of(Project.TENANT, Project.NAMESPACE, storage)
+            .exists(java.nio.file.Path.of("/history/2026-09/run_summary.json"))).isFalse();
+
         // The failing stage's execution holds the check's French message; the rejection is not retried.
         Execution clean = child(run, "clean");
         assertThat(state(clean)).isEqualTo(State.Type.FAILED);

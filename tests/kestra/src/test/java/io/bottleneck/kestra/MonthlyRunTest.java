@@ -107,6 +107,34 @@ class MonthlyRunTest extends Engine {
     }
 
     @Test
+    void aPublishedMonthIsKeptAndTheNextOneIsComparedWithIt() throws Exception {
+        Assumptions.assumeTrue(Project.realWorkbooksPresent(), "real workbooks not available: " + Project.REAL);
+        Execution first = run(PARENT, withPeriod(workbooks(Project.SAMPLE), "2025-01"));
+        assertThat(state(first)).as(story(first)).isEqualTo(State.Type.SUCCESS);
+        var namespace = namespaceFactory.of(TENANT, NAMESPACE, storage);
+        for (String file : List.of("run_summary.json", "vins_premium.csv", "vins_ordinaires.csv")) {
+            assertThat(namespace.exists(Path.of("/history/2025-01/" + file))).as(file).isTrue();
+        }
+        assertThat(taskRun(first, "warn_drift").getState().getCurrent()).isEqualTo(State.Type.SKIPPED);
+
+        Execution second = run(PARENT, withPeriod(workbooks(Project.REAL), "2025-02"));
+
+        assertThat(state(second)).as(story(second)).isEqualTo(State.Type.SUCCESS);
+        // Real month against the sample month: 70,568.60 - 179,361.09 EUR (the two reference totals).
+        assertThat(outputs(second).get("previous_period")).isEqualTo("2025-01");
+        assertThat(outputs(second).get("ca_change")).isEqualTo("-108792.49");
+        JsonNode comparison = JSON.readTree(read(outputs(second).get("run_summary"))).get("comparison");
+        assertThat(comparison.get("previous_period").asText()).isEqualTo("2025-01");
+        assertThat(comparison.get("previous_ca_total").decimalValue()).isEqualByComparingTo("179361.09");
+        // A 60 % fall is past the 30 % drift ceiling: a warning, the month still published.
+        assertThat(taskRun(second, "warn_drift").getState().getCurrent()).isEqualTo(State.Type.SUCCESS);
+        String warning = logs(second, l -> l.stream().anyMatch(e -> "warn_drift".equals(e.getTaskId()))).stream()
+            .filter(e -> "warn_drift".equals(e.getTaskId())).map(LogEntry::getMessage).findFirst().orElseThrow();
+        System.out.println("Drift warning, as the parent logged it:\n" + warning);
+        assertThat(warning).startsWith("[BottleNeck] Avertissement, période 2025-02 (publiée) : [compare.");
+    }
+
+    @Test
     @Order(1)
     void aMissingInboxWorkbookStopsTheScheduledRunWithAClearAlert() throws Exception {
         for (String name : List.of("web", "liaison")) {
@@ -181,7 +209,8 @@ class MonthlyRunTest extends Engine {
             assertThat(state(gate)).isEqualTo(State.Type.SUCCESS);
         }
         assertThat(run.getTaskRunList()).extracting(TaskRun::getTaskId).containsExactly(
-            "ingest", "clean", "merge", "report", "classify", "finalize", "stop_if_incomplete", "deliverables_ready");
+            "ingest", "clean", "merge", "report", "classify", "finalize", "stop_if_incomplete", "deliverables_ready",
+            "record_history", "warn_drift", "warn_drift_slack", "warn_drift_email");
     }
 
     /** The flow outputs, read back from Kestra's storage, equal what `bottleneck run` publishes. */
@@ -206,6 +235,10 @@ class MonthlyRunTest extends Engine {
         }
         for (String csv : List.of("vins_premium.csv", "vins_ordinaires.csv")) {
             assertThat(downloaded.get(csv)).as(csv).isEqualTo(Files.readAllBytes(published.resolve(csv)));
+        }
+        for (var machine : Map.of("premium_machine", "vins_premium.csv", "ordinary_machine", "vins_ordinaires.csv").entrySet()) {
+            assertThat(read(outputs(run).get(machine.getKey()))).as("machine/" + machine.getValue())
+                .isEqualTo(Files.readAllBytes(published.resolve("machine").resolve(machine.getValue())));
         }
         JsonNode engine = JSON.readTree(downloaded.get("run_summary.json"));
         JsonNode cli = JSON.readTree(published.resolve("run_summary.json").toFile());

@@ -56,6 +56,7 @@ class SubflowReuseTest extends Engine {
         Files.writeString(tampered, String.join("\n", lines));
         Map<String, Object> gateInputs = new HashMap<>(Map.of("input_revenue", out(report, "revenue"),
             "premium", tampered.toString(), "ordinary", out(classify, "ordinary"),
+            "premium_machine", out(classify, "premium_machine"), "ordinary_machine", out(classify, "ordinary_machine"),
             "manifest", out(classify, "manifest"), "z_threshold", 2.0));
         Execution gate = run("classify_test", gateInputs);
 
