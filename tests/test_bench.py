@@ -31,6 +31,7 @@ def _figures(folder: Path) -> tuple[int, Decimal, int]:
     return result["products"], Decimal(str(result["ca_total"])), result["premium_count"]
 
 
+@pytest.mark.slow
 def test_scaled_inputs_keep_the_method_invariants(tmp_path):
     tables = scale.load(scale.SAMPLE_DIR)
     factor = 2

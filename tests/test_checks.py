@@ -161,8 +161,7 @@ def test_without_the_machine_form_the_french_extracts_are_still_fully_checked(co
 
 def test_extracts_made_with_another_threshold_are_caught(copy):
     # the extracts were made with z > 2; checked against z > 1.5 they put wines on the wrong side
-    assert check_classify(copy, 1.5) == ["classify.ordinary.at_or_below_threshold",
-                                         "classify.premium.cutoff_price"]
+    assert check_classify(copy, 1.5) == ["classify.ordinary.at_or_below_threshold"]
 
 
 def test_french_summary_names_the_failed_gate(copy):

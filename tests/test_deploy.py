@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from kestra_fake import SPEC_PATH, FakeKestra, OpenApiSpec  # noqa: E402
@@ -72,10 +73,25 @@ JUNK = ["bottleneck_pipeline/__pycache__/cli.cpython-311.pyc", "bottleneck_pipel
 
 @pytest.fixture(scope="session")
 def spec():
-    # Tests that talk to the fake need the official description to check requests against.
-    if not SPEC_PATH.is_file():
-        pytest.skip(f"Kestra OpenAPI description not found at {SPEC_PATH} (shared/ beside the repository)")
+    # The official description's excerpt (tests/fixtures/), to check every request against.
     return OpenApiSpec(SPEC_PATH)
+
+
+FULL_SPEC = REPO_ROOT.parent / "shared" / "kestra" / "openapi-2.0.yml"
+
+
+@pytest.mark.real_data
+@pytest.mark.skipif(not FULL_SPEC.is_file(), reason=f"Kestra's full OpenAPI description not found at {FULL_SPEC}")
+def test_the_vendored_excerpt_is_the_official_description_cut_down():
+    sys.path.insert(0, str(SPEC_PATH.parent))
+    try:
+        import make_openapi_excerpt
+    finally:
+        sys.path.remove(str(SPEC_PATH.parent))
+    with open(FULL_SPEC, encoding="utf-8") as handle:
+        full = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    assert SPEC_PATH.read_text(encoding="utf-8") == make_openapi_excerpt.render(full), \
+        "run: python tests/fixtures/make_openapi_excerpt.py ../shared/kestra/openapi-2.0.yml"
 
 
 @pytest.fixture
@@ -281,6 +297,7 @@ def test_unknown_tenant_is_explained(fake, repo):
     assert fake.writes() == []
 
 
+@pytest.mark.slow
 def test_prune_deletes_only_stale_items_of_the_namespace(fake, repo):
     tasks = "tasks: [{id: a, type: io.kestra.plugin.core.log.Log}]\n"
     fake.add_flow(f"id: old_stage\nnamespace: {NS}\n{tasks}")
@@ -422,7 +439,7 @@ def test_the_fake_reports_requests_outside_the_spec(fake):
     fake.violations.clear()
 
 
-@pytest.mark.skipif(not any((REPO_ROOT / "flows").glob("*.yml")), reason="the real flows/ has no .yml yet")
+@pytest.mark.slow
 def test_real_repository_deploys_and_reruns_cleanly(fake):
     result = deploy(fake, REPO_ROOT)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -286,16 +286,17 @@ def french(value, decimals=0) -> str:
 
 
 def test_deck_shows_the_run_figures(deck):
-    import json
+    """The sample month's figures, by the independent pandas method (bench/baseline.py)."""
+    from bench.baseline import compute as reference_method
 
-    prs, folder = deck
-    summary = json.loads((folder / "run_summary.json").read_text(encoding="utf-8"))
+    prs, _ = deck
+    reference = reference_method(SAMPLE)
     text = "\n".join(slide_texts(s) for s in prs.slides)
-    assert f"{french(summary['ca_total'], 2)}{NBSP}€" in text
+    assert f"{french(reference['ca_total'], 2)}{NBSP}€" in text
     for key in ("products", "premium_count", "ordinary_count"):
-        assert french(summary[key]) in text, key
+        assert french(reference[key]) in text, key
     results = next(s for s in prs.slides if "Résultats du mois" in slide_texts(s))
-    assert summary["period"] in slide_texts(results)
+    assert "2026-11" in slide_texts(results)
     assert all(s.has_notes_slide and s.notes_slide.notes_text_frame.text.strip() for s in prs.slides)
 
 
@@ -310,9 +311,17 @@ def test_deck_counts_the_checks_of_the_quality_report(deck):
     counts = {row.cells[0].text: int(row.cells[1].text) for row in list(table.rows)[1:]}
     assert sum(counts.values()) == quality["checks"]
     assert sorted(counts.values()) == sorted(Counter(r["family"] for r in quality["results"]).values())
-    from test_fault_injection import DEFECTS
+    assert f"+ {len(defect_functions())} pannes simulées" in slide_texts(slide)
 
-    assert f"+ {len(DEFECTS)} pannes simulées" in slide_texts(slide)
+
+def defect_functions() -> list[str]:
+    """The defects written in tests/test_fault_injection.py, read from its source (the deck counts
+    its DEFECTS list: every defect function must be in it): functions of (tables, folder)."""
+    import ast
+
+    tree = ast.parse((REPO / "tests" / "test_fault_injection.py").read_text(encoding="utf-8"))
+    return [node.name for node in tree.body if isinstance(node, ast.FunctionDef)
+            and [a.arg for a in node.args.args] == ["t", "d"]]
 
 
 def test_deck_workflow_slide_has_a_shape_per_stage(deck):

@@ -57,17 +57,21 @@ def duckdb_locked_by_another_process(path: Path, seconds: float):
         holder.wait()
 
 
+# Mounting needs root: as another user (a CI runner), through passwordless sudo.
+AS_ROOT = [] if os.geteuid() == 0 else ["sudo", "-n"]
+
+
 @contextmanager
 def tmpfs(path: Path, size: str):
     path.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+    mounted = subprocess.run([*AS_ROOT, "mount", "-t", "tmpfs", "-o", f"size={size},mode=1777", "tmpfs", str(path)],
                              capture_output=True, text=True)
-    if mounted.returncode != 0:
+    if mounted.returncode != 0:  # a skip: with CI set, a failure (tests/conftest.py)
         pytest.skip(f"cannot mount a tmpfs here to simulate the file system: {mounted.stderr.strip()}")
     try:
         yield path
     finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
+        subprocess.run([*AS_ROOT, "umount", "-l", str(path)], check=False)
 
 
 def previous_month(output: Path) -> dict[str, str]:
@@ -79,6 +83,7 @@ def previous_month(output: Path) -> dict[str, str]:
     return digest(folder)
 
 
+@pytest.mark.slow
 def test_locked_duckdb_is_retried_then_stops_as_infrastructure(tmp_path):
     database, output = tmp_path / "work.duckdb", tmp_path / "out"
     before = previous_month(output)
@@ -93,6 +98,7 @@ def test_locked_duckdb_is_retried_then_stops_as_infrastructure(tmp_path):
     assert digest(output / "2026-09") == before
 
 
+@pytest.mark.slow
 def test_a_lock_released_meanwhile_is_absorbed_by_the_retries(tmp_path):
     database, output = tmp_path / "work.duckdb", tmp_path / "out"
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "namespace_files"))
@@ -115,7 +121,7 @@ def test_a_lock_released_meanwhile_is_absorbed_by_the_retries(tmp_path):
 def test_read_only_output_is_infrastructure(tmp_path):
     with tmpfs(tmp_path / "ro", "4m") as output:
         before = previous_month(output)
-        subprocess.run(["mount", "-o", "remount,ro", str(output)], check=True)
+        subprocess.run([*AS_ROOT, "mount", "-o", "remount,ro", str(output)], check=True)
         result = run_cli("run", "--output", str(output), "--period", "2026-10",
                          "--retries", "1", "--retry-delay", "0")
         assert result.returncode == 4, result.stderr
@@ -125,6 +131,7 @@ def test_read_only_output_is_infrastructure(tmp_path):
         assert digest(output / "2026-09") == before
 
 
+@pytest.mark.slow
 def test_full_disk_is_infrastructure_and_publishes_nothing(tmp_path):
     with tmpfs(tmp_path / "full", "160k") as output:  # room for the staging, not for the outputs
         before = previous_month(output)
@@ -137,6 +144,7 @@ def test_full_disk_is_infrastructure_and_publishes_nothing(tmp_path):
         assert digest(output / "2026-09") == before
 
 
+@pytest.mark.slow
 def test_disk_full_injected_at_the_write_is_retried(tmp_path, monkeypatch, capsys):
     real_write, calls = storage.write_parquet, []
 
@@ -162,6 +170,7 @@ def test_missing_input_folder_is_infrastructure(tmp_path):
     assert retries(failure_log(tmp_path / "out")) == 2
 
 
+@pytest.mark.slow
 def test_a_data_rejection_is_never_retried(tmp_path):
     columns, rows = read_workbook(SAMPLE / "erp.xlsx")
     inputs = tmp_path / "in"
@@ -177,6 +186,7 @@ def test_a_data_rejection_is_never_retried(tmp_path):
     assert events[-1]["event"] == "failed" and events[-1]["stage"] == "clean"
 
 
+@pytest.mark.slow
 def test_log_lines_are_structured_and_hold_no_secret(tmp_path):
     secret = "s3cr3t-do-not-log-4242"
     env = dict(os.environ, KESTRA_PASSWORD=secret, SLACK_WEBHOOK_URL=f"https://hooks.example/{secret}",

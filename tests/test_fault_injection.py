@@ -19,6 +19,7 @@ from conftest import REAL_FIGURES, SAMPLE, read_workbook, write_workbook
 
 PERIOD = "2026-10"
 Tables = dict[str, tuple[list[str], list[list]]]
+pytestmark = pytest.mark.slow  # a whole run per defect
 
 
 def load_sample() -> Tables:
@@ -406,9 +407,12 @@ def test_defect_stops_the_run(defect, check_id, words, published, tmp_path, caps
                                 rewrite=getattr(defect, "rewrite", True))
 
 
-def test_at_least_forty_distinct_defects():
+def test_at_least_forty_distinct_defects_each_stopped_by_a_registered_gate():
     """Counted with the revenue suite's defects (tests/test_fault_injection_revenue.py) when it
-    is there."""
+    is there. Each names a gate a run can report (tests/test_gates.py lists them from the
+    registry and the contracts), so that no defect is "stopped" by a gate that does not exist."""
+    from test_gates import registered_gates
+
     try:
         from test_fault_injection_revenue import REVENUE_DEFECTS
     except ImportError:
@@ -416,8 +420,12 @@ def test_at_least_forty_distinct_defects():
     defects = DEFECTS + list(REVENUE_DEFECTS)
     assert len({d[0].__name__ for d in defects}) == len(defects) >= 40
     assert len({d[1] for d in defects}) >= 25
+    gates = registered_gates()
+    assert sorted({d[1] for d in defects} - set(gates)) == []
+    assert {gates[d[1]] for d in defects} == {"error"}  # each stops the run
 
 
+@pytest.mark.real_data
 def test_absorbed_defects_keep_the_reference_figures(real_dir, tmp_path, capsys):
     """Exact duplicate rows and shuffled rows are what the method legitimately absorbs."""
     rng = random.Random(3)

@@ -6,7 +6,13 @@ The French extracts print the z-score rounded to 2 decimals, so the side of the 
 judged on the z-score recomputed from each wine's exact price, and the printed one must be that
 value rounded. When the machine-readable extracts are handed to the gate too (``premium_machine``,
 ``ordinary_machine``: always by the local runner), their full-precision z-scores are checked
-against the recomputation, and their rows against the French ones."""
+against the recomputation, and their rows against the French ones. An empty z-score fails the
+recomputation (a comparison with NULL would otherwise let it pass).
+
+Premium is z > threshold, strictly: a wine whose recomputed z-score is the threshold up to the
+recomputation's rounding noise belongs with the ordinary wines (the side checks both cut at
+threshold + TOLERANCE). No separate check of the cut-off price (mean + threshold x std): the side
+checks judge each wine on its price already, so the cut-off would say the same on the same data."""
 
 from __future__ import annotations
 
@@ -54,7 +60,7 @@ def premium_above(ctx: CheckContext) -> Finding:
     t = _threshold(ctx)
     return ctx.offending(
         f"with stats as ({STATS_SQL}) select product_id, price_eur, z_score, {Z_RECOMPUTED} as z_recalcule "
-        f"from premium, stats where not ({Z_RECOMPUTED} > {t} - {TOLERANCE}) order by product_id",
+        f"from premium, stats where not ({Z_RECOMPUTED} > {t} + {TOLERANCE}) order by product_id",
         lambda n, rows: f"{n} vin(s) classé(s) premium avec z ≤ {t} ({quote(rows, 'product_id', n)}).")
 
 
@@ -81,13 +87,16 @@ def recomputed(ctx: CheckContext) -> Finding:
     return ctx.offending(
         f"with stats as ({STATS_SQL}), extracted as ({extracted}) "
         f"select product_id, fichier, z_score, {Z_RECOMPUTED} as z_recalcule "
-        f"from extracted, stats where abs(z_score - ({Z_RECOMPUTED})) > tolerance order by product_id, fichier",
+        f"from extracted, stats where not coalesce(abs(z_score - ({Z_RECOMPUTED})) <= tolerance, false) "
+        "order by product_id, fichier",
         lambda n, rows: f"{n} z-score(s) ne correspondent pas au recalcul "
                         f"({quote(rows, 'product_id', n)}). Ne diffusez pas les extractions.")
 
 
 @gate(STAGE, "zscore.standardized", ERROR, "zscore",
-      "Sur l'ensemble des vins, les z-scores ont une moyenne 0 et un écart-type 1.")
+      "Sur l'ensemble des vins, les z-scores ont une moyenne 0 et un écart-type 1 : le recalcul ligne à "
+      "ligne part du prix écrit dans l'extraction ; ce contrôle voit aussi un prix et son z-score "
+      "recopiés ensemble d'un autre calcul.")
 def standardized(ctx: CheckContext) -> Finding:
     # Full precision in machine/; printed with 2 decimals, each z moves by at most 0.005.
     views, tolerance = (("premium_machine", "ordinary_machine"), 1e-6) if _machine(ctx) else \
@@ -125,25 +134,6 @@ def machine_form_matches(ctx: CheckContext) -> Finding:
         " union all ".join(pairs) + " order by product_id",
         lambda n, rows: f"{n} vin(s) diffèrent entre les extractions françaises et machine/ "
                         f"({quote(rows, 'product_id', n)}). Ne diffusez pas les extractions : relancez le mois.")
-
-
-@gate(STAGE, "premium.cutoff_price", ERROR, "zscore",
-      "Le prix seuil (moyenne + seuil x écart-type) sépare les deux fichiers.")
-def cutoff_price(ctx: CheckContext) -> Finding:
-    t = _threshold(ctx)
-    mean, std = ctx.con.execute(STATS_SQL).fetchone()
-    cutoff = (mean or 0) + t * (std or 0)
-    observed = {"prix_seuil": round(cutoff, 2),
-                "premium_min": ctx.scalar("select min(price_eur) from premium"),
-                "ordinaire_max": ctx.scalar("select max(price_eur) from ordinary")}
-    return ctx.offending(
-        f"select product_id, price_eur, 'premium sous le seuil' as ecart from premium "
-        f"where price_eur::double <= {cutoff} - 1e-9 "
-        f"union all select product_id, price_eur, 'ordinaire au-dessus du seuil' from ordinary "
-        f"where price_eur::double > {cutoff} + 1e-9 order by product_id",
-        lambda n, rows: f"{n} vin(s) du mauvais côté du prix seuil {cutoff:.2f} € "
-                        f"({quote(rows, 'product_id', n)}).",
-        observed=observed, expected=f"premium > {cutoff:.2f} € ≥ ordinaires")
 
 
 @gate(STAGE, "premium.not_empty", WARN, "zscore", "Au moins un vin est premium ce mois-ci.")

@@ -1,8 +1,10 @@
 """Gates after ingest, on the typed tables ``erp``, ``web``, ``liaison``.
 
 The contract checks (missing file, unreadable file, missing columns, values of the wrong type,
-empty keys) run while reading, in stages/ingest.py, since they need the workbook's raw text.
-These re-check what every later stage relies on, on the files that travel to the next stage.
+empty keys, empty sheet) run while reading, in stages/ingest.py, since they need the workbook's raw
+text. These re-check what every later stage relies on, on the Parquet files that travel to the
+next stage (what a Kestra test subflow sees): their schema, their row count against the workbook's
+(which also stops an empty file), and the keys.
 """
 
 from __future__ import annotations
@@ -38,12 +40,6 @@ def _rows_match_source(ctx: CheckContext, table: str) -> Finding:
                    "Des lignes ont été perdues à la lecture : relancez l'étape ingest.")
 
 
-def _not_empty(ctx: CheckContext, table: str) -> Finding:
-    rows = ctx.count(f"select * from {table}")
-    return Finding(int(rows == 0), rows, "> 0",
-                   f"{CONTRACTS[table].file_name} ne contient aucune ligne. Vérifiez l'export du mois.")
-
-
 def _key_not_null(ctx: CheckContext, table: str) -> Finding:
     contract = CONTRACTS[table]
     blank = " and ".join(f"{c.name} is null" for c in contract.columns)
@@ -55,8 +51,6 @@ def _key_not_null(ctx: CheckContext, table: str) -> Finding:
 
 for _table in ("erp", "web", "liaison"):
     _label = CONTRACTS[_table].file_name
-    gate("ingest", f"{_table}.not_empty", ERROR, "volumes",
-         f"{_label} contient des lignes.")(lambda ctx, t=_table: _not_empty(ctx, t))
     gate("ingest", f"{_table}.typed_columns", ERROR, "schema",
          f"Les colonnes de {_label} ont le type du contrat.")(lambda ctx, t=_table: _typed_columns(ctx, t))
     gate("ingest", f"{_table}.rows_match_source", ERROR, "volumes",
@@ -64,5 +58,6 @@ for _table in ("erp", "web", "liaison"):
 
 for _table in ("erp", "liaison"):
     gate("ingest", f"{_table}.product_id_present", ERROR, "missing_values",
-         f"Chaque ligne de {CONTRACTS[_table].file_name} a un product_id.")(
+         f"Chaque ligne de {CONTRACTS[_table].file_name} a un product_id, relu sur le fichier Parquet "
+         f"transmis à l'étape clean (ingest.{_table}.product_id.not_null le vérifie sur le classeur).")(
         lambda ctx, t=_table: _key_not_null(ctx, t))

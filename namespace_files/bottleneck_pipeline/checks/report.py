@@ -54,7 +54,8 @@ def total_is_sum_of_lines(ctx: CheckContext) -> Finding:
 
 
 @gate(STAGE, "revenue.no_negative_values", ERROR, "revenue",
-      "Aucun prix, quantité ou CA négatif dans le rapport.")
+      "Aucun prix, quantité ou CA négatif dans le rapport (revérifié sur le rapport : l'étape report "
+      "appelée seule reçoit des produits qui n'ont pas forcément passé le contrôle merge).")
 def no_negative(ctx: CheckContext) -> Finding:
     return ctx.offending(
         "select product_id, price_eur, quantity_sold, revenue_eur from revenue "
