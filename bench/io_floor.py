@@ -46,7 +46,7 @@ def read_fastexcel_contract(folder: Path) -> int:
     for name in FILES:
         wanted = set(CONTRACT_COLUMNS[name])
         sheet = fastexcel.read_excel(str(folder / f"{name}.xlsx")).load_sheet(
-            0, use_columns=lambda c: c.name in wanted, dtypes="string")
+            0, use_columns=lambda c, wanted=wanted: c.name in wanted, dtypes="string")
         rows += sheet.to_arrow().num_rows
     return rows
 

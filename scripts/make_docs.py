@@ -1329,13 +1329,13 @@ def add_workflow_slide(deck: Deck, model: Lineage) -> None:
         detail = {"trigger": node.lines[:1],
                   "channel": tuple("toujours" if line == "toujours" else "si activé" for line in node.lines[:1])}.get(node.kind, ())
         size = 11 if node.kind in ("stage", "step", "trigger", "errors") else 10
-        for i, (text, size, bold) in enumerate([(node.title, size, True)] + [(line, 9, False) for line in detail]):
+        for i, (text, font_size, bold) in enumerate([(node.title, size, True)] + [(line, 9, False) for line in detail]):
             paragraph = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
             paragraph.alignment = ({"left": PP_ALIGN.LEFT, "right": PP_ALIGN.RIGHT}[frame_align(node)] if kind == "frame"
                                    else PP_ALIGN.CENTER)
             run = paragraph.add_run()
             run.text = text
-            run.font.size, run.font.bold, run.font.name = Pt(size), bold, "Arial"
+            run.font.size, run.font.bold, run.font.name = Pt(font_size), bold, "Arial"
             run.font.color.rgb = deck.rgb(font)
     for edge in model.edges:
         points = routes[edge.id].points

@@ -405,7 +405,7 @@ class FakeKestra:
         try:
             doc = yaml.safe_load(record.body.decode("utf-8"))
         except yaml.YAMLError as exc:
-            raise error(422, f"Invalid entity: {exc}", record.path)
+            raise error(422, f"Invalid entity: {exc}", record.path) from None
         if not isinstance(doc, dict) or not all(doc.get(k) for k in ("id", "namespace", "tasks")):
             raise error(422, "Invalid entity: id, namespace and tasks are required", record.path)
         return doc

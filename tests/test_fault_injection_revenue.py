@@ -140,7 +140,7 @@ REVENUE_DEFECTS: list[tuple[Callable, str, str]] = [
 
 
 @pytest.mark.parametrize("defect, check_id, words", REVENUE_DEFECTS, ids=[d[0].__name__ for d in REVENUE_DEFECTS])
-def test_revenue_defect_stops_the_run(defect, check_id, words, published, tmp_path, capsys):
+def test_revenue_defect_stops_the_run(defect, check_id, words, published, tmp_path, capsys):  # noqa: F811 (fixture)
     assert_defect_stops_the_run(defect, check_id, words, published, tmp_path, capsys)
 
 

@@ -21,6 +21,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bottleneck_pipeline import STAGES, cli, pipeline
+from bottleneck_pipeline.failures import DataRejected
 from bottleneck_pipeline.logs import RunLog
 from bottleneck_pipeline.runner import RunOptions, run
 from conftest import REAL_FIGURES, SAMPLE, read_workbook, run_cli, write_workbook
@@ -128,7 +129,7 @@ def months(tmp_path_factory) -> dict:
     (broken / "erp.xlsx").write_bytes(b"not a workbook")
     for name in ("web.xlsx", "liaison.xlsx"):
         shutil.copyfile(SAMPLE / name, broken / name)
-    with pytest.raises(Exception):
+    with pytest.raises(DataRejected):  # an unreadable workbook is a data rejection
         run_month(broken, out, "2026-11")
     november_in = variant(root / "nov", drop=dropped, prices={bumped: 900.0})
     november = run_month(november_in, out, "2026-11")

@@ -180,7 +180,7 @@ def split_svg(summary: dict, wines: pa.Table) -> str:
     parts = [(0, w, GOLD, "premium", premium, summary["premium_count"]),
              (w, width - w, WINE, "ordinaires", ordinary, summary["ordinary_count"])]
     body = []
-    for x, span, color, label, value, count in parts:
+    for x, span, color, label, value, _count in parts:
         if span > 0:
             body.append(f'<rect x="{x:.1f}" y="5" width="{span:.1f}" height="28" fill="{color}">'
                         f'<title>vins {label} : {_euros(value)}</title></rect>')
