@@ -164,14 +164,8 @@ def compare(current: PeriodFacts, root: Path | None) -> tuple[dict, dict[str, Pe
     }
     previous = used.get("previous")
     if previous is not None:
-        change = current.ca_total - previous.ca_total
-        comparison.update({
-            "previous_period": previous.period,
-            "previous_ca_total": _money(previous.ca_total),
-            "ca_change": _money(change),
-            "ca_change_pct": _pct(change, previous.ca_total),
-            "products_change": current.products - previous.products,
-        })
+        comparison.update(_ca_against(current, previous, "previous_period", "previous_ca_total", "ca_change"))
+        comparison["products_change"] = current.products - previous.products
         if previous.wines is not None and current.wines is not None:
             lost = previous.product_ids - current.product_ids
             comparison.update({
@@ -187,11 +181,12 @@ def compare(current: PeriodFacts, root: Path | None) -> tuple[dict, dict[str, Pe
             comparison["names"] = {i: wines[i][0] for i in _sorted_ids(listed)}
     year = used.get("year_ago")
     if year is not None:
-        change = current.ca_total - year.ca_total
-        comparison.update({
-            "year_ago_period": year.period,
-            "year_ago_ca_total": _money(year.ca_total),
-            "year_ago_ca_change": _money(change),
-            "year_ago_ca_change_pct": _pct(change, year.ca_total),
-        })
+        comparison.update(_ca_against(current, year, "year_ago_period", "year_ago_ca_total", "year_ago_ca_change"))
     return comparison, used
+
+
+def _ca_against(current, other, period_key: str, total_key: str, change_key: str) -> dict:
+    """The month's CA against another published month: that month, its CA, the change in EUR and in %."""
+    change = current.ca_total - other.ca_total
+    return {period_key: other.period, total_key: _money(other.ca_total), change_key: _money(change),
+            f"{change_key}_pct": _pct(change, other.ca_total)}

@@ -13,7 +13,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
@@ -25,7 +24,6 @@ import io.kestra.core.models.executions.TaskRun;
 import io.kestra.core.models.flows.Flow;
 import io.kestra.core.models.flows.FlowSource;
 import io.kestra.core.models.flows.FlowWithSource;
-import io.kestra.core.models.flows.GenericFlow;
 import io.kestra.core.models.flows.State;
 import io.kestra.core.models.validations.ValidateConstraintViolation;
 import io.kestra.core.repositories.ExecutionRepositoryInterface;
@@ -33,6 +31,7 @@ import io.kestra.core.repositories.FlowRepositoryInterface;
 import io.kestra.core.runners.FlowInputOutput;
 import io.kestra.core.runners.TestRunnerUtils;
 import io.kestra.core.services.ExecutionLogService;
+import io.kestra.core.serializers.YamlParser;
 import io.kestra.core.services.FlowService;
 import io.kestra.core.storages.NamespaceFactory;
 import io.kestra.core.storages.StorageInterface;
@@ -88,13 +87,10 @@ abstract class Engine {
     List<FlowWithSource> loadAllFlows() throws Exception {
         Map<String, Path> byId = new LinkedHashMap<>();
         Map<String, List<String>> calls = new HashMap<>();
-        for (Path file : Project.flowFiles()) {
-            GenericFlow parsed = GenericFlow.fromYaml(TENANT, Files.readString(file));
-            byId.put(parsed.getId(), file);
-        }
-        for (var entry : byId.entrySet()) {
-            Flow flow = io.kestra.core.serializers.YamlParser.parse(Files.readString(entry.getValue()), Flow.class);
-            calls.put(entry.getKey(), flow.allTasksWithChilds().stream()
+        for (Path file : Project.flowFiles()) {  // one parse per file: its id and the subflows it calls
+            Flow flow = YamlParser.parse(Files.readString(file), Flow.class);
+            byId.put(flow.getId(), file);
+            calls.put(flow.getId(), flow.allTasksWithChilds().stream()
                 .filter(Subflow.class::isInstance).map(t -> ((Subflow) t).getFlowId()).toList());
         }
         List<FlowWithSource> created = new ArrayList<>();
