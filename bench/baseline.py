@@ -22,8 +22,7 @@ def _key(value) -> str | None:
     return text or None
 
 
-def compute(input_dir: Path, z_threshold: float = 2.0, engine: str = "openpyxl",
-            timings: dict | None = None) -> dict:
+def compute(input_dir: Path, z_threshold: float = 2.0, engine: str = "openpyxl", timings: dict | None = None) -> dict:
     """Figures and tables of the method, from the three workbooks in ``input_dir``."""
     timings = {} if timings is None else timings
     started = time.perf_counter()
@@ -45,7 +44,8 @@ def compute(input_dir: Path, z_threshold: float = 2.0, engine: str = "openpyxl",
 
     started = time.perf_counter()
     merged = erp.merge(links[["product_id", "sku"]], on="product_id").merge(
-        web[["sku", "total_sales", "post_title"]], on="sku")
+        web[["sku", "total_sales", "post_title"]], on="sku"
+    )
     timings["merge"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -62,9 +62,15 @@ def compute(input_dir: Path, z_threshold: float = 2.0, engine: str = "openpyxl",
     premium = merged[merged["z"] > z_threshold]
     ordinary = merged[merged["z"] <= z_threshold]
     timings["classify"] = time.perf_counter() - started
-    return {"products": len(merged), "ca_total": ca_total, "premium_count": len(premium),
-            "ordinary_count": len(ordinary), "merged": merged, "premium": premium,
-            "ordinary": ordinary}
+    return {
+        "products": len(merged),
+        "ca_total": ca_total,
+        "premium_count": len(premium),
+        "ordinary_count": len(ordinary),
+        "merged": merged,
+        "premium": premium,
+        "ordinary": ordinary,
+    }
 
 
 def run_baseline(input_dir: Path, output_dir: Path, z_threshold: float = 2.0) -> dict:

@@ -28,15 +28,18 @@ if __package__ in (None, ""):
 from bench.measure import run_measured  # noqa: E402
 
 FILES = ("erp", "web", "liaison")
-CONTRACT_COLUMNS = {"erp": ["product_id", "onsale_web", "price", "stock_quantity", "stock_status"],
-                    "web": ["sku", "total_sales", "post_type", "post_title"],
-                    "liaison": ["product_id", "id_web"]}
+CONTRACT_COLUMNS = {
+    "erp": ["product_id", "onsale_web", "price", "stock_quantity", "stock_status"],
+    "web": ["sku", "total_sales", "post_type", "post_title"],
+    "liaison": ["product_id", "id_web"],
+}
 REPORT_HEADINGS = ["Identifiant produit", "SKU web", "Vin", "Prix (€)", "Quantité vendue", "CA (€)"]
 EURO = '#,##0.00 "€"'
 INTEGER = "#,##0"
 
 
 # --- readers: each returns the number of data rows it read, over the three workbooks -----------
+
 
 def read_fastexcel_contract(folder: Path) -> int:
     """What ingest does: the contract columns, as text (fastexcel, Rust calamine -> Arrow)."""
@@ -46,7 +49,8 @@ def read_fastexcel_contract(folder: Path) -> int:
     for name in FILES:
         wanted = set(CONTRACT_COLUMNS[name])
         sheet = fastexcel.read_excel(str(folder / f"{name}.xlsx")).load_sheet(
-            0, use_columns=lambda c, wanted=wanted: c.name in wanted, dtypes="string")
+            0, use_columns=lambda c, wanted=wanted: c.name in wanted, dtypes="string"
+        )
         rows += sheet.to_arrow().num_rows
     return rows
 
@@ -66,8 +70,9 @@ def read_python_calamine(folder: Path) -> int:
     """python-calamine: the same Rust parser, cells as Python objects."""
     from python_calamine import CalamineWorkbook
 
-    return sum(len(CalamineWorkbook.from_path(str(folder / f"{n}.xlsx")).get_sheet_by_index(0)
-                   .to_python()) - 1 for n in FILES)
+    return sum(
+        len(CalamineWorkbook.from_path(str(folder / f"{n}.xlsx")).get_sheet_by_index(0).to_python()) - 1 for n in FILES
+    )
 
 
 def read_polars(folder: Path) -> int:
@@ -76,8 +81,7 @@ def read_polars(folder: Path) -> int:
 
     rows = 0
     for name in FILES:
-        frame = pl.read_excel(folder / f"{name}.xlsx", engine="calamine",
-                              read_options={"dtypes": "string"})
+        frame = pl.read_excel(folder / f"{name}.xlsx", engine="calamine", read_options={"dtypes": "string"})
         rows += frame.height
     return rows
 
@@ -120,8 +124,10 @@ def read_duckdb_excel(folder: Path) -> int:
     con.execute("set enable_progress_bar = false")
     root = Path(duckdb_extension_excel.__file__).parent
     con.execute(f"load '{glob.glob(str(root / '**' / 'excel.duckdb_extension*'), recursive=True)[0]}'")
-    return sum(con.execute(f"select count(*) from read_xlsx('{folder / f'{n}.xlsx'}', all_varchar = true)")
-               .fetchone()[0] for n in FILES)
+    return sum(
+        con.execute(f"select count(*) from read_xlsx('{folder / f'{n}.xlsx'}', all_varchar = true)").fetchone()[0]
+        for n in FILES
+    )
 
 
 READERS = {
@@ -135,21 +141,31 @@ READERS = {
     "duckdb_excel": read_duckdb_excel,
 }
 # what each reader needs installed
-READER_MODULES = {"fastexcel_contract": "fastexcel", "fastexcel_all": "fastexcel",
-                  "python_calamine": "python_calamine", "polars": "polars",
-                  "pandas_calamine": "python_calamine", "openpyxl_readonly": "openpyxl",
-                  "pandas_openpyxl": "openpyxl", "duckdb_excel": "duckdb_extension_excel"}
+READER_MODULES = {
+    "fastexcel_contract": "fastexcel",
+    "fastexcel_all": "fastexcel",
+    "python_calamine": "python_calamine",
+    "polars": "polars",
+    "pandas_calamine": "python_calamine",
+    "openpyxl_readonly": "openpyxl",
+    "pandas_openpyxl": "openpyxl",
+    "duckdb_excel": "duckdb_extension_excel",
+}
 FAST_READERS = ("fastexcel_contract", "fastexcel_all", "python_calamine", "polars", "duckdb_excel")
 OTHER_PYTHON = {"duckdb_excel": "BENCH_DUCKDB_EXCEL_PYTHON"}  # candidate -> env var naming a python
 
 
 # --- writers: the report's rows with a header and number formats -------------------------------
 
+
 def _columns(table):
     """(product_id, sku, name) as str, (price, CA) as float, quantity as int: Python lists."""
-    return ([table.column(j).to_pylist() for j in range(3)],
-            [float(v) for v in table.column(3).to_pylist()], table.column(4).to_pylist(),
-            [float(v) for v in table.column(5).to_pylist()])
+    return (
+        [table.column(j).to_pylist() for j in range(3)],
+        [float(v) for v in table.column(3).to_pylist()],
+        table.column(4).to_pylist(),
+        [float(v) for v in table.column(5).to_pylist()],
+    )
 
 
 def write_xlsxwriter(table, path: Path) -> None:
@@ -220,13 +236,26 @@ def write_rustpy_xlsxwriter(table, path: Path) -> None:
     from rustpy_xlsxwriter import FastExcel, Format
 
     texts, price, quantity, ca = _columns(table)
-    records = ({REPORT_HEADINGS[0]: a, REPORT_HEADINGS[1]: b, REPORT_HEADINGS[2]: c,
-                REPORT_HEADINGS[3]: d, REPORT_HEADINGS[4]: e, REPORT_HEADINGS[5]: f}
-               for a, b, c, d, e, f in zip(texts[0], texts[1], texts[2], price, quantity, ca))
-    formats = [None, None, None, Format().set_num_format(EURO), Format().set_num_format(INTEGER),
-               Format().set_num_format(EURO)]
-    FastExcel(str(path)).format(bold_headers=True).sheet("CA par produit", records,
-                                                         column_formats=formats).save()
+    records = (
+        {
+            REPORT_HEADINGS[0]: a,
+            REPORT_HEADINGS[1]: b,
+            REPORT_HEADINGS[2]: c,
+            REPORT_HEADINGS[3]: d,
+            REPORT_HEADINGS[4]: e,
+            REPORT_HEADINGS[5]: f,
+        }
+        for a, b, c, d, e, f in zip(texts[0], texts[1], texts[2], price, quantity, ca)
+    )
+    formats = [
+        None,
+        None,
+        None,
+        Format().set_num_format(EURO),
+        Format().set_num_format(INTEGER),
+        Format().set_num_format(EURO),
+    ]
+    FastExcel(str(path)).format(bold_headers=True).sheet("CA par produit", records, column_formats=formats).save()
 
 
 def write_jetxl(table, path: Path) -> None:
@@ -235,11 +264,18 @@ def write_jetxl(table, path: Path) -> None:
     import pyarrow as pa
 
     arrays = [table.column(j) for j in range(3)] + [
-        table.column(3).cast(pa.float64()), table.column(4), table.column(5).cast(pa.float64())]
+        table.column(3).cast(pa.float64()),
+        table.column(4),
+        table.column(5).cast(pa.float64()),
+    ]
     data = pa.table(arrays, names=REPORT_HEADINGS)
-    jetxl.write_sheet_arrow(data, str(path), sheet_name="CA par produit", styled_headers=True,
-                            column_formats={REPORT_HEADINGS[3]: EURO, REPORT_HEADINGS[4]: INTEGER,
-                                            REPORT_HEADINGS[5]: EURO})
+    jetxl.write_sheet_arrow(
+        data,
+        str(path),
+        sheet_name="CA par produit",
+        styled_headers=True,
+        column_formats={REPORT_HEADINGS[3]: EURO, REPORT_HEADINGS[4]: INTEGER, REPORT_HEADINGS[5]: EURO},
+    )
 
 
 def write_pipeline_report(table, path: Path) -> None:
@@ -251,8 +287,9 @@ def write_pipeline_report(table, path: Path) -> None:
     from bottleneck_pipeline.report_workbook import Summary, write_report
 
     total = Decimal(str(pc.sum(table["revenue_eur"]).as_py() or 0))
-    summary = Summary("2026-01", total, table.num_rows, 0, Decimal(0), table.num_rows, total, 2.0,
-                      0.0, 0.0, 0.0, "bench", {})
+    summary = Summary(
+        "2026-01", total, table.num_rows, 0, Decimal(0), table.num_rows, total, 2.0, 0.0, 0.0, 0.0, "bench", {}
+    )
     write_report(path, table, summary)
 
 
@@ -264,13 +301,19 @@ WRITERS = {
     "jetxl": write_jetxl,
     "pipeline_write_report": write_pipeline_report,
 }
-WRITER_MODULES = {"xlsxwriter": "xlsxwriter", "openpyxl_write_only": "openpyxl",
-                  "pyexcelerate": "pyexcelerate", "rustpy_xlsxwriter": "rustpy_xlsxwriter",
-                  "jetxl": "jetxl", "pipeline_write_report": "bottleneck_pipeline"}
+WRITER_MODULES = {
+    "xlsxwriter": "xlsxwriter",
+    "openpyxl_write_only": "openpyxl",
+    "pyexcelerate": "pyexcelerate",
+    "rustpy_xlsxwriter": "rustpy_xlsxwriter",
+    "jetxl": "jetxl",
+    "pipeline_write_report": "bottleneck_pipeline",
+}
 FLOOR_WRITERS = tuple(WRITERS)  # the pipeline's own writer counts: it writes more, not less
 
 
 # --- revenue table for the writers ------------------------------------------------------------
+
 
 def revenue_from_extracts(output_dir: Path, target: Path) -> Path:
     """The report's rows, rebuilt from a run's two CSV extracts (same rows as the report)."""
@@ -280,14 +323,25 @@ def revenue_from_extracts(output_dir: Path, target: Path) -> Path:
 
     if target.is_file():
         return target
-    types = {"product_id": pa.string(), "sku": pa.string(), "nom_du_vin": pa.string(),
-             "prix_eur": pa.decimal128(18, 2), "quantite_vendue": pa.int64(), "ca_eur": pa.decimal128(18, 2)}
-    tables = [pacsv.read_csv(output_dir / name, parse_options=pacsv.ParseOptions(delimiter=";"),
-                             convert_options=pacsv.ConvertOptions(column_types=types,
-                                                                  include_columns=list(types)))
-              for name in ("vins_premium.csv", "vins_ordinaires.csv")]
+    types = {
+        "product_id": pa.string(),
+        "sku": pa.string(),
+        "nom_du_vin": pa.string(),
+        "prix_eur": pa.decimal128(18, 2),
+        "quantite_vendue": pa.int64(),
+        "ca_eur": pa.decimal128(18, 2),
+    }
+    tables = [
+        pacsv.read_csv(
+            output_dir / name,
+            parse_options=pacsv.ParseOptions(delimiter=";"),
+            convert_options=pacsv.ConvertOptions(column_types=types, include_columns=list(types)),
+        )
+        for name in ("vins_premium.csv", "vins_ordinaires.csv")
+    ]
     table = pa.concat_tables(tables).rename_columns(
-        ["product_id", "sku", "product_name", "price_eur", "quantity_sold", "revenue_eur"])
+        ["product_id", "sku", "product_name", "price_eur", "quantity_sold", "revenue_eur"]
+    )
     table = table.sort_by([("revenue_eur", "descending"), ("product_id", "ascending")])
     target.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, target)
@@ -295,6 +349,7 @@ def revenue_from_extracts(output_dir: Path, target: Path) -> Path:
 
 
 # --- driver ------------------------------------------------------------------------------------
+
 
 def _available(module: str) -> bool:
     import importlib.util
@@ -316,8 +371,9 @@ def _child(kind: str, name: str, source: Path, target: Path | None) -> None:
     print(json.dumps({"seconds": round(time.perf_counter() - started, 3), "rows": rows}))
 
 
-def measure(kind: str, name: str, source: Path, target: Path | None = None,
-            timeout: float | None = None, repeat: int = 1) -> dict:
+def measure(
+    kind: str, name: str, source: Path, target: Path | None = None, timeout: float | None = None, repeat: int = 1
+) -> dict:
     """One candidate, ``repeat`` times in a fresh process each: the fastest run is kept (the
     least disturbed by other work on the machine), with the largest peak RSS seen."""
     import os
@@ -342,16 +398,29 @@ def measure(kind: str, name: str, source: Path, target: Path | None = None,
         inner = json.loads(result.stdout.strip().splitlines()[-1])
         runs.append((inner["seconds"], inner["rows"], result))
     seconds, rows, result = min(runs, key=lambda r: r[0])
-    row = {"name": name, "seconds": seconds, "rows": rows, "wall_seconds": result.seconds,
-           "peak_rss_mb": max(r[2].peak_rss_mb for r in runs), "runs": [r[0] for r in runs]}
+    row = {
+        "name": name,
+        "seconds": seconds,
+        "rows": rows,
+        "wall_seconds": result.seconds,
+        "peak_rss_mb": max(r[2].peak_rss_mb for r in runs),
+        "runs": [r[0] for r in runs],
+    }
     if target is not None and target.is_file():
         row["file_mb"] = round(target.stat().st_size / 2**20, 1)
         target.unlink()
     return row
 
 
-def compare(inputs: Path | None, revenue: Path | None, readers=None, writers=None,
-            log=print, timeout: float | None = None, repeat: int = 1) -> dict:
+def compare(
+    inputs: Path | None,
+    revenue: Path | None,
+    readers=None,
+    writers=None,
+    log=print,
+    timeout: float | None = None,
+    repeat: int = 1,
+) -> dict:
     """Measure the readers on ``inputs`` and the writers on ``revenue`` (a parquet file)."""
     result = {"readers": [], "writers": [], "repeat": repeat}
     if inputs is not None:
@@ -363,8 +432,7 @@ def compare(inputs: Path | None, revenue: Path | None, readers=None, writers=Non
         scratch = Path(__file__).resolve().parent / "out" / "floor"
         scratch.mkdir(parents=True, exist_ok=True)
         for name in writers or WRITERS:
-            row = measure("write", name, revenue, scratch / f"{name}.xlsx", timeout=timeout,
-                          repeat=repeat)
+            row = measure("write", name, revenue, scratch / f"{name}.xlsx", timeout=timeout, repeat=repeat)
             result["writers"].append(row)
             log(f"    write {name:22s} {_describe(row)}")
     return result
@@ -377,9 +445,13 @@ def floor(measured: dict) -> dict:
     best_read = min(readers, key=lambda r: r["seconds"]) if readers else None
     best_write = min(writers, key=lambda w: w["seconds"]) if writers else None
     total = (best_read["seconds"] if best_read else 0) + (best_write["seconds"] if best_write else 0)
-    return {"reader": best_read and best_read["name"], "read_seconds": best_read and best_read["seconds"],
-            "writer": best_write and best_write["name"],
-            "write_seconds": best_write and best_write["seconds"], "seconds": round(total, 3)}
+    return {
+        "reader": best_read and best_read["name"],
+        "read_seconds": best_read and best_read["seconds"],
+        "writer": best_write and best_write["name"],
+        "write_seconds": best_write and best_write["seconds"],
+        "seconds": round(total, 3),
+    }
 
 
 def _describe(row: dict) -> str:
@@ -402,8 +474,13 @@ def main() -> None:
     parser.add_argument("--writers", help=f"comma-separated, among {', '.join(WRITERS)}")
     parser.add_argument("--repeat", type=int, default=1, help="runs per candidate (fastest kept)")
     args = parser.parse_args()
-    measured = compare(args.inputs, args.revenue, args.readers and args.readers.split(","),
-                       args.writers and args.writers.split(","), repeat=args.repeat)
+    measured = compare(
+        args.inputs,
+        args.revenue,
+        args.readers and args.readers.split(","),
+        args.writers and args.writers.split(","),
+        repeat=args.repeat,
+    )
     print(json.dumps({**measured, "floor": floor(measured)}, indent=1))
 
 

@@ -39,15 +39,19 @@ def run_measured(cmd: list[str], timeout: float | None = None, env: dict | None 
     scratch.mkdir(parents=True, exist_ok=True)
     out_path = scratch / f".child-{os.getpid()}.out"
     err_path, report_path = out_path.with_suffix(".err"), out_path.with_suffix(".json")
-    child_env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(REPO)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])),
-        "PYTHONWARNINGS": "ignore", **(env or {})}
+    child_env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(REPO)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
+        ),
+        "PYTHONWARNINGS": "ignore",
+        **(env or {}),
+    }
     launcher = [sys.executable, "-m", "bench.measure", "--launch", str(report_path), "--"]
     report_path.unlink(missing_ok=True)
     with open(out_path, "w") as out, open(err_path, "w") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(launcher + cmd, stdout=out, stderr=err, cwd=REPO, env=child_env,
-                                start_new_session=True)
+        proc = subprocess.Popen(launcher + cmd, stdout=out, stderr=err, cwd=REPO, env=child_env, start_new_session=True)
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -58,9 +62,13 @@ def run_measured(cmd: list[str], timeout: float | None = None, env: dict | None 
         report = json.loads(report_path.read_text())
     except (OSError, ValueError):
         report = {"seconds": wall, "maxrss_kb": 0, "returncode": proc.returncode or -9}
-    result = Measured(round(report["seconds"], 3), round(report["maxrss_kb"] / 1024, 1),
-                      report["returncode"], out_path.read_text(errors="replace"),
-                      err_path.read_text(errors="replace"))
+    result = Measured(
+        round(report["seconds"], 3),
+        round(report["maxrss_kb"] / 1024, 1),
+        report["returncode"],
+        out_path.read_text(errors="replace"),
+        err_path.read_text(errors="replace"),
+    )
     for path in (out_path, err_path, report_path):
         path.unlink(missing_ok=True)
     return result

@@ -25,27 +25,58 @@ def plot(results: dict, out: Path) -> None:
         done = [s for s in record["sizes"] if "wall_seconds" in s["ours"] and "failed" not in s["ours"]]
         based = [s for s in record["sizes"] if "stages" in s["baseline"]]
         rows = lambda sizes: [s["rows"]["web"] for s in sizes]  # noqa: E731
-        ax_time.plot(rows(done), [s["ours"]["wall_seconds"] for s in done], line, marker="o",
-                     color="tab:blue", label=f"bottleneck run ({source})")
-        ax_time.plot(rows(based), [s["baseline"]["wall_seconds"] for s in based], line, marker="s",
-                     color="tab:red", label=f"pandas + openpyxl ({source})")
-        ax_mem.plot(rows(done), [s["ours"]["peak_rss_mb"] for s in done], line, marker="o",
-                    color="tab:blue", label=f"bottleneck run ({source})")
-        ax_mem.plot(rows(based), [s["baseline"]["peak_rss_mb"] for s in based], line, marker="s",
-                    color="tab:red", label=f"pandas + openpyxl ({source})")
+        ax_time.plot(
+            rows(done),
+            [s["ours"]["wall_seconds"] for s in done],
+            line,
+            marker="o",
+            color="tab:blue",
+            label=f"bottleneck run ({source})",
+        )
+        ax_time.plot(
+            rows(based),
+            [s["baseline"]["wall_seconds"] for s in based],
+            line,
+            marker="s",
+            color="tab:red",
+            label=f"pandas + openpyxl ({source})",
+        )
+        ax_mem.plot(
+            rows(done),
+            [s["ours"]["peak_rss_mb"] for s in done],
+            line,
+            marker="o",
+            color="tab:blue",
+            label=f"bottleneck run ({source})",
+        )
+        ax_mem.plot(
+            rows(based),
+            [s["baseline"]["peak_rss_mb"] for s in based],
+            line,
+            marker="s",
+            color="tab:red",
+            label=f"pandas + openpyxl ({source})",
+        )
         floor = record.get("io", {}).get("floor")
         if floor:
             k = record["io"]["floor_candidates"]["factor"]
             web = record["source_rows"]["web"] * k
-            ax_time.plot([web], [floor["seconds"]], marker="v", color="black", linestyle="none",
-                         label=f"I/O floor ({source}{'' if floor.get('writer') else ', read only'})")
-    ax_time.set(xscale="log", yscale="log", xlabel="web.xlsx rows", ylabel="wall time (s)",
-                title="Time against volume")
-    ax_mem.set(xscale="log", yscale="log", xlabel="web.xlsx rows", ylabel="peak RSS (MB)",
-               title="Peak memory against volume")
+            ax_time.plot(
+                [web],
+                [floor["seconds"]],
+                marker="v",
+                color="black",
+                linestyle="none",
+                label=f"I/O floor ({source}{'' if floor.get('writer') else ', read only'})",
+            )
+    ax_time.set(xscale="log", yscale="log", xlabel="web.xlsx rows", ylabel="wall time (s)", title="Time against volume")
+    ax_mem.set(
+        xscale="log", yscale="log", xlabel="web.xlsx rows", ylabel="peak RSS (MB)", title="Peak memory against volume"
+    )
     ax_mem.axhline(2048, color="grey", linewidth=0.8, linestyle=":")
-    ax_mem.annotate("2 GiB target", (0.02, 2048), xycoords=("axes fraction", "data"),
-                    fontsize=7, color="grey", va="bottom")
+    ax_mem.annotate(
+        "2 GiB target", (0.02, 2048), xycoords=("axes fraction", "data"), fontsize=7, color="grey", va="bottom"
+    )
     for ax in (ax_time, ax_mem):
         ax.grid(True, which="major", linewidth=0.4, alpha=0.6)
         ax.legend(fontsize=7)

@@ -52,13 +52,26 @@ TARGET_FLOOR_RATIO_AT_MAX = 2.0
 
 # --- one size ----------------------------------------------------------------------------------
 
+
 def run_ours(inputs: Path, out_dir: Path) -> dict:
     """`bottleneck run` as a child process."""
     import shutil
 
     shutil.rmtree(out_dir, ignore_errors=True)
-    cmd = [sys.executable, "-m", "bottleneck_pipeline", "run", "--input", str(inputs),
-           "--output", str(out_dir), "--period", PERIOD, "--retries", "0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bottleneck_pipeline",
+        "run",
+        "--input",
+        str(inputs),
+        "--output",
+        str(out_dir),
+        "--period",
+        PERIOD,
+        "--retries",
+        "0",
+    ]
     measured = run_measured(cmd)
     result = {"wall_seconds": measured.seconds, "peak_rss_mb": measured.peak_rss_mb}
     folder = out_dir / PERIOD
@@ -71,12 +84,17 @@ def run_ours(inputs: Path, out_dir: Path) -> dict:
         event = json.loads(line)
         if event.get("event") == "done" and event.get("stage") in STAGES:
             with_gates[event["stage"]] = event["seconds"]
-    return {**result,
-            "stages": {s: summary["stages"][s]["seconds"] for s in STAGES},
-            "stages_with_gates": with_gates,
-            "rows": {s: summary["stages"][s]["rows_in"] for s in ("ingest",)},
-            "figures": {"products": summary["products"], "ca_total": f"{Decimal(str(summary['ca_total'])).quantize(CENT)}",
-                        "premium_count": summary["premium_count"]}}
+    return {
+        **result,
+        "stages": {s: summary["stages"][s]["seconds"] for s in STAGES},
+        "stages_with_gates": with_gates,
+        "rows": {s: summary["stages"][s]["rows_in"] for s in ("ingest",)},
+        "figures": {
+            "products": summary["products"],
+            "ca_total": f"{Decimal(str(summary['ca_total'])).quantize(CENT)}",
+            "premium_count": summary["premium_count"],
+        },
+    }
 
 
 def run_baseline(inputs: Path, out_dir: Path) -> dict:
@@ -99,11 +117,19 @@ def _child_baseline(inputs: str, out_dir: str) -> None:
     started = time.perf_counter()
     result = baseline(Path(inputs), Path(out_dir))
     seconds = time.perf_counter() - started
-    print(json.dumps({"stages": {k: round(v, 3) for k, v in result["timings"].items()},
-                      "inner_seconds": round(seconds, 3),
-                      "figures": {"products": result["products"],
-                                  "ca_total": f"{Decimal(str(result['ca_total'])).quantize(CENT)}",
-                                  "premium_count": result["premium_count"]}}))
+    print(
+        json.dumps(
+            {
+                "stages": {k: round(v, 3) for k, v in result["timings"].items()},
+                "inner_seconds": round(seconds, 3),
+                "figures": {
+                    "products": result["products"],
+                    "ca_total": f"{Decimal(str(result['ca_total'])).quantize(CENT)}",
+                    "premium_count": result["premium_count"],
+                },
+            }
+        )
+    )
 
 
 def same_figures(ours: dict, baseline: dict) -> bool:
@@ -111,6 +137,7 @@ def same_figures(ours: dict, baseline: dict) -> bool:
 
 
 # --- environment -------------------------------------------------------------------------------
+
 
 def machine() -> dict:
     cpu = "?"
@@ -128,8 +155,13 @@ def machine() -> dict:
                 memory_gib = round(int(line.split()[1]) / 2**20, 1)
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "memory_gib": memory_gib, "cpu": cpu,
-            "platform": platform.platform(), "python": platform.python_version()}
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": memory_gib,
+        "cpu": cpu,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def git_state() -> dict:
@@ -139,16 +171,31 @@ def git_state() -> dict:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
 
     pipeline = "namespace_files/bottleneck_pipeline"
-    return {"commit": git("rev-parse", "--short", "HEAD"),
-            "pipeline_changed_since": bool(git("status", "--porcelain", "--", pipeline))}
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "pipeline_changed_since": bool(git("status", "--porcelain", "--", pipeline)),
+    }
 
 
 def versions() -> dict:
     import importlib.metadata as md
 
-    names = ("bottleneck-pipeline", "duckdb", "pyarrow", "fastexcel", "xlsxwriter", "numpy",
-             "pandas", "openpyxl", "python-calamine", "polars", "pyexcelerate", "rustpy-xlsxwriter",
-             "jetxl", "matplotlib")
+    names = (
+        "bottleneck-pipeline",
+        "duckdb",
+        "pyarrow",
+        "fastexcel",
+        "xlsxwriter",
+        "numpy",
+        "pandas",
+        "openpyxl",
+        "python-calamine",
+        "polars",
+        "pyexcelerate",
+        "rustpy-xlsxwriter",
+        "jetxl",
+        "matplotlib",
+    )
     found = {}
     for name in names:
         try:
@@ -160,14 +207,18 @@ def versions() -> dict:
 
 # --- tables ------------------------------------------------------------------------------------
 
+
 def _s(value) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
 def print_tables(sizes: list[dict], log=print) -> None:
     log("\nOurs: `bottleneck run` (seconds per stage: the stage / the stage with its gates)")
-    head = f"{'size':>6} {'web rows':>10} {'products':>9} " + " ".join(f"{s:>13}" for s in STAGES) + \
-        f" {'total':>8} {'peak MB':>8}"
+    head = (
+        f"{'size':>6} {'web rows':>10} {'products':>9} "
+        + " ".join(f"{s:>13}" for s in STAGES)
+        + f" {'total':>8} {'peak MB':>8}"
+    )
     log(head)
     for size in sizes:
         ours = size["ours"]
@@ -175,8 +226,10 @@ def print_tables(sizes: list[dict], log=print) -> None:
             log(f"{size['label']:>6} {size['rows']['web']:>10,} {'FAILED':>9} {ours['failed'][:120]}")
             continue
         cells = " ".join(f"{ours['stages'][s]:>6.2f}/{ours['stages_with_gates'].get(s, 0):<6.2f}" for s in STAGES)
-        log(f"{size['label']:>6} {size['rows']['web']:>10,} {ours['figures']['products']:>9,} {cells} "
-            f"{ours['wall_seconds']:>8.2f} {ours['peak_rss_mb']:>8.0f}")
+        log(
+            f"{size['label']:>6} {size['rows']['web']:>10,} {ours['figures']['products']:>9,} {cells} "
+            f"{ours['wall_seconds']:>8.2f} {ours['peak_rss_mb']:>8.0f}"
+        )
     log("\nBaseline: pandas.read_excel(openpyxl) + pandas + openpyxl writer (seconds per step)")
     log(f"{'size':>6} " + " ".join(f"{s:>9}" for s in BASELINE_STAGES) + f" {'total':>8} {'peak MB':>8}")
     for size in sizes:
@@ -184,21 +237,30 @@ def print_tables(sizes: list[dict], log=print) -> None:
         if "skipped" in base or "failed" in base:
             log(f"{size['label']:>6} {base.get('skipped') or 'FAILED ' + base['failed']}")
             continue
-        log(f"{size['label']:>6} " + " ".join(f"{base['stages'].get(s, 0):>9.2f}" for s in BASELINE_STAGES)
-            + f" {base['wall_seconds']:>8.2f} {base['peak_rss_mb']:>8.0f}")
+        log(
+            f"{size['label']:>6} "
+            + " ".join(f"{base['stages'].get(s, 0):>9.2f}" for s in BASELINE_STAGES)
+            + f" {base['wall_seconds']:>8.2f} {base['peak_rss_mb']:>8.0f}"
+        )
     log("\nSide by side (wall time of the whole process, peak RSS of the process)")
-    log(f"{'size':>6} {'ours s':>8} {'base s':>8} {'base/ours':>9} {'ours MB':>8} {'base MB':>8} "
-        f"{'base/ours':>9}  figures")
+    log(
+        f"{'size':>6} {'ours s':>8} {'base s':>8} {'base/ours':>9} {'ours MB':>8} {'base MB':>8} "
+        f"{'base/ours':>9}  figures"
+    )
     for size in sizes:
         ours, base = size["ours"], size["baseline"]
         if "failed" in ours or "stages" not in base:
-            log(f"{size['label']:>6} {_s(ours.get('wall_seconds')):>8} {_s(base.get('wall_seconds')):>8} "
+            log(
+                f"{size['label']:>6} {_s(ours.get('wall_seconds')):>8} {_s(base.get('wall_seconds')):>8} "
                 f"{'-':>9} {ours.get('peak_rss_mb', 0):>8.0f} {base.get('peak_rss_mb') or 0:>8.0f} {'-':>9}  "
-                f"{size.get('figures_check', '-')}")
+                f"{size.get('figures_check', '-')}"
+            )
             continue
-        log(f"{size['label']:>6} {ours['wall_seconds']:>8.2f} {base['wall_seconds']:>8.2f} "
+        log(
+            f"{size['label']:>6} {ours['wall_seconds']:>8.2f} {base['wall_seconds']:>8.2f} "
             f"{size['speedup']:>8.1f}x {ours['peak_rss_mb']:>8.0f} {base['peak_rss_mb']:>8.0f} "
-            f"{size['memory_ratio']:>8.1f}x  {size['figures_check']}")
+            f"{size['memory_ratio']:>8.1f}x  {size['figures_check']}"
+        )
 
 
 def print_io(io: dict, log=print) -> None:
@@ -212,11 +274,14 @@ def print_io(io: dict, log=print) -> None:
                 log(f"  {kind[:-1]:6} {row['name']:22} {io_floor._describe(row)}")
     if io.get("floor"):
         f = io["floor"]
-        log(f"\nI/O floor at {io['floor_candidates']['label']}: read {f['read_seconds']} s "
-            f"({f['reader']}) + write {f['write_seconds']} s ({f['writer']}) = {f['seconds']} s")
+        log(
+            f"\nI/O floor at {io['floor_candidates']['label']}: read {f['read_seconds']} s "
+            f"({f['reader']}) + write {f['write_seconds']} s ({f['writer']}) = {f['seconds']} s"
+        )
 
 
 # --- main --------------------------------------------------------------------------------------
+
 
 def parse_sizes(text: str, limit: int) -> list[int]:
     sizes = []
@@ -236,16 +301,29 @@ def main() -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1,10,100,max", help="factors, 'max' = largest that fits an xlsx sheet")
-    parser.add_argument("--source", choices=("sample", "real"),
-                        default="real" if scale.REAL_DIR.is_dir() else "sample",
-                        help="replicate the bundled sample or the real files (default: real when present)")
-    parser.add_argument("--skip-baseline-above", type=int, default=None, metavar="N",
-                        help="do not run the baseline above factor N (it is slow); said in the output")
+    parser.add_argument(
+        "--source",
+        choices=("sample", "real"),
+        default="real" if scale.REAL_DIR.is_dir() else "sample",
+        help="replicate the bundled sample or the real files (default: real when present)",
+    )
+    parser.add_argument(
+        "--skip-baseline-above",
+        type=int,
+        default=None,
+        metavar="N",
+        help="do not run the baseline above factor N (it is slow); said in the output",
+    )
     parser.add_argument("--no-floor", action="store_true", help="skip the I/O floor and the reader/writer comparison")
-    parser.add_argument("--compare-at", type=int, default=100,
-                        help="factor (nearest among --sizes) of the full reader / writer comparison")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="runs of each reader/writer candidate, fastest kept (default 2)")
+    parser.add_argument(
+        "--compare-at",
+        type=int,
+        default=100,
+        help="factor (nearest among --sizes) of the full reader / writer comparison",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="runs of each reader/writer candidate, fastest kept (default 2)"
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the raw results")
     args = parser.parse_args()
 
@@ -254,22 +332,29 @@ def main() -> int:
     limit = scale.max_factor(tables)
     factors = parse_sizes(args.sizes, limit)
     base_rows = {name: len(rows) - 1 for name, rows in tables.items()}
-    print(f"bench: source {args.source} ({', '.join(f'{k} {v} rows' for k, v in base_rows.items())}), "
-          f"factors {factors} (max {limit}); machine {machine()['nproc']} cores")
+    print(
+        f"bench: source {args.source} ({', '.join(f'{k} {v} rows' for k, v in base_rows.items())}), "
+        f"factors {factors} (max {limit}); machine {machine()['nproc']} cores"
+    )
 
     sizes, problems = [], []
     for k in factors:
         label = f"{k}x"
         print(f"\n[{k}x] inputs")
         inputs = scale.build(args.source, k, tables=tables)
-        size = {"factor": k, "label": label, "rows": {n: r * k for n, r in base_rows.items()},
-                "input_mb": {n: round((inputs / f"{n}.xlsx").stat().st_size / 2**20, 1) for n in scale.FILES}}
+        size = {
+            "factor": k,
+            "label": label,
+            "rows": {n: r * k for n, r in base_rows.items()},
+            "input_mb": {n: round((inputs / f"{n}.xlsx").stat().st_size / 2**20, 1) for n in scale.FILES},
+        }
         print(f"[{k}x] bottleneck run ...", flush=True)
         size["ours"] = run_ours(inputs, OUT / "runs" / f"{args.source}-x{k}" / "ours")
         print(f"[{k}x]   {size['ours'].get('failed') or str(size['ours']['wall_seconds']) + ' s'}")
         if args.skip_baseline_above is not None and k > args.skip_baseline_above:
-            size["baseline"] = {"skipped": f"baseline skipped above {args.skip_baseline_above}x "
-                                           f"(--skip-baseline-above)"}
+            size["baseline"] = {
+                "skipped": f"baseline skipped above {args.skip_baseline_above}x (--skip-baseline-above)"
+            }
             print(f"[{k}x] baseline SKIPPED (--skip-baseline-above {args.skip_baseline_above})")
         else:
             print(f"[{k}x] baseline ...", flush=True)
@@ -303,9 +388,9 @@ def main() -> int:
         if compare_k == largest["factor"]:
             io["floor_candidates"] = io["comparison"]
         else:
-            io["floor_candidates"] = _io_block(args.source, largest["factor"], tables,
-                                               list(io_floor.FAST_READERS), list(io_floor.WRITERS),
-                                               args.repeat)
+            io["floor_candidates"] = _io_block(
+                args.source, largest["factor"], tables, list(io_floor.FAST_READERS), list(io_floor.WRITERS), args.repeat
+            )
         io["floor"] = io_floor.floor(io["floor_candidates"])
 
     targets = evaluate_targets(sizes, io, limit)
@@ -317,11 +402,20 @@ def main() -> int:
     for problem in problems:
         print(f"\n!!! {problem}")
 
-    record = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-              "machine": machine(), "versions": versions(), "git": git_state(), "source": args.source,
-              "source_rows": base_rows, "max_factor": limit, "sizes": sizes, "io": io,
-              "targets": targets, "problems": problems,
-              "bench_seconds": round(time.perf_counter() - started, 1)}
+    record = {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "versions": versions(),
+        "git": git_state(),
+        "source": args.source,
+        "source_rows": base_rows,
+        "max_factor": limit,
+        "sizes": sizes,
+        "io": io,
+        "targets": targets,
+        "problems": problems,
+        "bench_seconds": round(time.perf_counter() - started, 1),
+    }
     if args.source == "real":
         record = _without_real_figures(record)
     previous = json.loads(args.results.read_text()) if args.results.is_file() else {}
@@ -361,8 +455,7 @@ def _scrub(message: str) -> str:
     code = re.search(r"exit -?\d+", message)
     where = re.search(r"FAILED \(\w+\)(?: at stage \w+)?", message)
     checks = re.findall(r"\[([\w.]+)\]", message)
-    return (prefix + ": ".join(m.group(0) for m in (code, where) if m)
-            + (f" [{', '.join(checks)}]" if checks else ""))
+    return prefix + ": ".join(m.group(0) for m in (code, where) if m) + (f" [{', '.join(checks)}]" if checks else "")
 
 
 def evaluate_targets(sizes: list[dict], io: dict, limit: int) -> dict:
@@ -373,25 +466,33 @@ def evaluate_targets(sizes: list[dict], io: dict, limit: int) -> dict:
         ok_mem = at100["ours"]["peak_rss_mb"] <= at100["baseline"]["peak_rss_mb"]
         verdicts["speedup_at_100"] = ok_speed
         verdicts["memory_at_100"] = ok_mem
-        lines.append(f"100x: {at100['speedup']:.1f}x faster than the baseline (target >= "
-                     f"{TARGET_SPEEDUP_AT_100:g}x): {'MET' if ok_speed else 'MISSED'}")
-        lines.append(f"100x: peak {at100['ours']['peak_rss_mb']:.0f} MB vs baseline "
-                     f"{at100['baseline']['peak_rss_mb']:.0f} MB (target: no more): {'MET' if ok_mem else 'MISSED'}")
+        lines.append(
+            f"100x: {at100['speedup']:.1f}x faster than the baseline (target >= "
+            f"{TARGET_SPEEDUP_AT_100:g}x): {'MET' if ok_speed else 'MISSED'}"
+        )
+        lines.append(
+            f"100x: peak {at100['ours']['peak_rss_mb']:.0f} MB vs baseline "
+            f"{at100['baseline']['peak_rss_mb']:.0f} MB (target: no more): {'MET' if ok_mem else 'MISSED'}"
+        )
     else:
         lines.append("100x: not measured (size 100 not run, or baseline skipped/failed)")
     largest = sizes[-1]
     if largest["factor"] == limit and "failed" not in largest["ours"]:
         peak = largest["ours"]["peak_rss_mb"]
         verdicts["peak_at_max"] = peak < TARGET_PEAK_MB_AT_MAX
-        lines.append(f"{limit}x (max): peak {peak:.0f} MB (target < {TARGET_PEAK_MB_AT_MAX:.0f} MB): "
-                     f"{'MET' if verdicts['peak_at_max'] else 'MISSED'}")
+        lines.append(
+            f"{limit}x (max): peak {peak:.0f} MB (target < {TARGET_PEAK_MB_AT_MAX:.0f} MB): "
+            f"{'MET' if verdicts['peak_at_max'] else 'MISSED'}"
+        )
         if io.get("floor"):
             ratio = largest["ours"]["wall_seconds"] / io["floor"]["seconds"]
             verdicts["floor_ratio_at_max"] = ratio <= TARGET_FLOOR_RATIO_AT_MAX
             io["floor"]["ours_over_floor"] = round(ratio, 2)
-            lines.append(f"{limit}x (max): {largest['ours']['wall_seconds']:.1f} s = {ratio:.2f}x the I/O floor "
-                         f"{io['floor']['seconds']:.1f} s (target <= {TARGET_FLOOR_RATIO_AT_MAX:g}x): "
-                         f"{'MET' if verdicts['floor_ratio_at_max'] else 'MISSED'}")
+            lines.append(
+                f"{limit}x (max): {largest['ours']['wall_seconds']:.1f} s = {ratio:.2f}x the I/O floor "
+                f"{io['floor']['seconds']:.1f} s (target <= {TARGET_FLOOR_RATIO_AT_MAX:g}x): "
+                f"{'MET' if verdicts['floor_ratio_at_max'] else 'MISSED'}"
+            )
     else:
         lines.append("max size: not measured (not run, or bottleneck run failed)")
     return {"lines": lines, "met": verdicts}

@@ -43,8 +43,12 @@ CACHE_DIR = REPO / "bench" / "out" / "inputs"
 FILES = ("erp", "web", "liaison")
 XLSX_MAX_ROWS = 1_048_576  # rows of a sheet, header included
 # (file, column) -> key family; both files of a family share one remapping
-KEYS = {("erp", "product_id"): "product", ("liaison", "product_id"): "product",
-        ("liaison", "id_web"): "sku", ("web", "sku"): "sku"}
+KEYS = {
+    ("erp", "product_id"): "product",
+    ("liaison", "product_id"): "product",
+    ("liaison", "id_web"): "sku",
+    ("web", "sku"): "sku",
+}
 FORMAT_VERSION = 1  # bump to invalidate cached inputs when the writer changes
 
 LEADING_DIGITS = re.compile(r"^(\d+)(.*)$", re.S)
@@ -90,6 +94,7 @@ def max_factor(tables: dict[str, list[list]]) -> int:
 
 # --- keys --------------------------------------------------------------------------------------
 
+
 def _integer_part(value) -> int | None:
     if isinstance(value, bool):
         return None
@@ -131,6 +136,7 @@ def remap(value, replica: int, offset: int):
 
 # --- the template writer -----------------------------------------------------------------------
 
+
 def _col_name(j: int) -> str:
     name = ""
     j += 1
@@ -164,8 +170,10 @@ class SharedStrings:
         return i
 
     def xml(self) -> bytes:
-        parts = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{NS}" '
-                 f'count="{self.count}" uniqueCount="{len(self.index)}">']
+        parts = [
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{NS}" '
+            f'count="{self.count}" uniqueCount="{len(self.index)}">'
+        ]
         for text in self.index:
             space = ' xml:space="preserve"' if text != text.strip() else ""
             parts.append(f"<si><t{space}>{_xml_text(text)}</t></si>")
@@ -230,9 +238,13 @@ def write_scaled(path: Path, rows: list[list], factor: int, keys: dict[int, int]
         with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
             last = f"{letters[-1]}{total + 1}"
             head = "".join(_cell(f"{letters[j]}1", h, strings) for j, h in enumerate(header))
-            sheet.write((f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet '
-                         f'xmlns="{NS}" xmlns:r="{REL_NS}"><dimension ref="A1:{last}"/><sheetData>'
-                         f'<row r="1">{head}</row>').encode("utf-8"))
+            sheet.write(
+                (
+                    f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet '
+                    f'xmlns="{NS}" xmlns:r="{REL_NS}"><dimension ref="A1:{last}"/><sheetData>'
+                    f'<row r="1">{head}</row>'
+                ).encode("utf-8")
+            )
             n = 1
             for replica in range(factor):
                 chunk = []
@@ -258,14 +270,18 @@ def write_scaled(path: Path, rows: list[list], factor: int, keys: dict[int, int]
 
 # --- cached build ------------------------------------------------------------------------------
 
-def build(source: str, factor: int, out_root: Path = CACHE_DIR, tables: dict | None = None,
-          log=print) -> Path:
+
+def build(source: str, factor: int, out_root: Path = CACHE_DIR, tables: dict | None = None, log=print) -> Path:
     """The folder holding erp/web/liaison.xlsx at ``factor``; reused when already built."""
     folder = out_root / f"{source}-x{factor}"
     marker = folder / "scaled.json"
     src = source_dir(source)
-    stamp = {"format": FORMAT_VERSION, "source": source, "factor": factor,
-             "source_sizes": {f: (src / f"{f}.xlsx").stat().st_size for f in FILES}}
+    stamp = {
+        "format": FORMAT_VERSION,
+        "source": source,
+        "factor": factor,
+        "source_sizes": {f: (src / f"{f}.xlsx").stat().st_size for f in FILES},
+    }
     if marker.is_file():
         try:
             done = json.loads(marker.read_text())
@@ -284,14 +300,14 @@ def build(source: str, factor: int, out_root: Path = CACHE_DIR, tables: dict | N
     rows_written = {}
     for name in FILES:
         header = tables[name][0]
-        keys = {header.index(column): family_offsets[family]
-                for (file, column), family in KEYS.items() if file == name}
+        keys = {header.index(column): family_offsets[family] for (file, column), family in KEYS.items() if file == name}
         tmp = folder / f"{name}.xlsx.tmp"
         rows_written[name] = write_scaled(tmp, tables[name], factor, keys)
         tmp.replace(folder / f"{name}.xlsx")
     seconds = round(time.perf_counter() - started, 2)
-    marker.write_text(json.dumps({**stamp, "rows": rows_written, "offsets": family_offsets,
-                                  "seconds": seconds}, indent=1))
+    marker.write_text(
+        json.dumps({**stamp, "rows": rows_written, "offsets": family_offsets, "seconds": seconds}, indent=1)
+    )
     log(f"  scaled inputs {source} x{factor}: {rows_written} rows in {seconds} s -> {folder}")
     return folder
 

@@ -23,23 +23,78 @@ from pathlib import Path
 from openpyxl import Workbook
 
 WEB_COLUMNS = [
-    "sku", "virtual", "downloadable", "rating_count", "average_rating", "total_sales", "tax_status",
-    "tax_class", "post_author", "post_date", "post_date_gmt", "post_content", "post_title",
-    "post_excerpt", "post_status", "comment_status", "ping_status", "post_password", "post_name",
-    "post_modified", "post_modified_gmt", "post_content_filtered", "post_parent", "guid",
-    "menu_order", "post_type", "post_mime_type", "comment_count",
+    "sku",
+    "virtual",
+    "downloadable",
+    "rating_count",
+    "average_rating",
+    "total_sales",
+    "tax_status",
+    "tax_class",
+    "post_author",
+    "post_date",
+    "post_date_gmt",
+    "post_content",
+    "post_title",
+    "post_excerpt",
+    "post_status",
+    "comment_status",
+    "ping_status",
+    "post_password",
+    "post_name",
+    "post_modified",
+    "post_modified_gmt",
+    "post_content_filtered",
+    "post_parent",
+    "guid",
+    "menu_order",
+    "post_type",
+    "post_mime_type",
+    "comment_count",
 ]
 ERP_COLUMNS = ["product_id", "onsale_web", "price", "stock_quantity", "stock_status"]
 LIAISON_COLUMNS = ["product_id", "id_web"]
 
-DOMAINS = ["Domaine des Trois Chênes", "Château Belle-Rive", "Clos Saint-Aubin", "Maison Vernet",
-           "Domaine de la Source", "Château Haut-Mirail", "Cave des Coteaux", "Domaine Lamarque",
-           "Château des Sablons", "Domaine Moreau-Lenoir", "Clos des Fées", "Maison Delorme"]
-APPELLATIONS = ["Bordeaux Supérieur", "Saint-Émilion Grand Cru", "Côtes du Rhône", "Chablis",
-                "Pouilly-Fumé", "Bourgogne Pinot Noir", "Champagne Brut", "Crozes-Hermitage",
-                "Sancerre", "Pessac-Léognan", "Gigondas", "Muscadet Sèvre et Maine"]
-CUVEES = ["Tradition", "Vieilles Vignes", "Réserve", "Cuvée Prestige", "Les Galets", "L'Instant",
-          "Grande Cuvée", "Terroir", "Blanc de Blancs", "Les Hauts"]
+DOMAINS = [
+    "Domaine des Trois Chênes",
+    "Château Belle-Rive",
+    "Clos Saint-Aubin",
+    "Maison Vernet",
+    "Domaine de la Source",
+    "Château Haut-Mirail",
+    "Cave des Coteaux",
+    "Domaine Lamarque",
+    "Château des Sablons",
+    "Domaine Moreau-Lenoir",
+    "Clos des Fées",
+    "Maison Delorme",
+]
+APPELLATIONS = [
+    "Bordeaux Supérieur",
+    "Saint-Émilion Grand Cru",
+    "Côtes du Rhône",
+    "Chablis",
+    "Pouilly-Fumé",
+    "Bourgogne Pinot Noir",
+    "Champagne Brut",
+    "Crozes-Hermitage",
+    "Sancerre",
+    "Pessac-Léognan",
+    "Gigondas",
+    "Muscadet Sèvre et Maine",
+]
+CUVEES = [
+    "Tradition",
+    "Vieilles Vignes",
+    "Réserve",
+    "Cuvée Prestige",
+    "Les Galets",
+    "L'Instant",
+    "Grande Cuvée",
+    "Terroir",
+    "Blanc de Blancs",
+    "Les Hauts",
+]
 
 
 def slug(text: str) -> str:
@@ -83,20 +138,42 @@ def build(products: int, seed: int) -> tuple[list, list, list]:
         created = base_date + timedelta(days=rng.randint(0, 700), minutes=rng.randint(0, 1440))
         modified = created + timedelta(days=rng.randint(100, 500))
         post_id = 20000 + i
-        common = dict(sku=sku, virtual=0, downloadable=0, rating_count=0, average_rating=0,
-                      post_author=2, post_date=created, post_date_gmt=created - timedelta(hours=1),
-                      post_title=name, post_status="publish", comment_status="closed",
-                      ping_status="closed", post_name=slug(name), post_modified=modified,
-                      post_modified_gmt=modified - timedelta(hours=1), post_parent=0, menu_order=0,
-                      comment_count=0)
-        product = dict(common, total_sales=sales, tax_status="taxable",
-                       post_excerpt=f"Un vin {rng.choice(['gourmand', 'minéral', 'élégant', 'fruité'])}.",
-                       guid=f"https://www.example-bottleneck.test/?post_type=product&p={post_id}",
-                       post_type="product")
+        common = dict(
+            sku=sku,
+            virtual=0,
+            downloadable=0,
+            rating_count=0,
+            average_rating=0,
+            post_author=2,
+            post_date=created,
+            post_date_gmt=created - timedelta(hours=1),
+            post_title=name,
+            post_status="publish",
+            comment_status="closed",
+            ping_status="closed",
+            post_name=slug(name),
+            post_modified=modified,
+            post_modified_gmt=modified - timedelta(hours=1),
+            post_parent=0,
+            menu_order=0,
+            comment_count=0,
+        )
+        product = dict(
+            common,
+            total_sales=sales,
+            tax_status="taxable",
+            post_excerpt=f"Un vin {rng.choice(['gourmand', 'minéral', 'élégant', 'fruité'])}.",
+            guid=f"https://www.example-bottleneck.test/?post_type=product&p={post_id}",
+            post_type="product",
+        )
         attachment_sales = sales if i % 61 else sales + rng.randint(1, 40)  # sales can differ
-        attachment = dict(common, total_sales=attachment_sales,
-                          guid=f"https://www.example-bottleneck.test/wp-content/uploads/{slug(name)}.jpg",
-                          post_type="attachment", post_mime_type="image/jpeg")
+        attachment = dict(
+            common,
+            total_sales=attachment_sales,
+            guid=f"https://www.example-bottleneck.test/wp-content/uploads/{slug(name)}.jpg",
+            post_type="attachment",
+            post_mime_type="image/jpeg",
+        )
         if i % 151 == 9:  # a product row that lost its sku: cannot be linked
             product["sku"] = None
         web += [product, attachment]

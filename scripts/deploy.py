@@ -11,6 +11,7 @@ Steps, in this order:
 Every step compares with what the server holds first, so a second run with nothing changed
 sends no write request at all.  See docs/DEPLOY.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,11 +28,11 @@ import yaml
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
-EXIT_USAGE = 2        # bad arguments or repository content that cannot be deployed
-EXIT_INVALID = 3      # Kestra (or the local checks) found the flows invalid
-EXIT_AUTH = 4         # 401/403
-EXIT_SERVER = 5       # network failure, timeout or 5xx after all retries
-EXIT_REJECTED = 6     # the server refused a request (404 tenant/namespace, 422, other 4xx)
+EXIT_USAGE = 2  # bad arguments or repository content that cannot be deployed
+EXIT_INVALID = 3  # Kestra (or the local checks) found the flows invalid
+EXIT_AUTH = 4  # 401/403
+EXIT_SERVER = 5  # network failure, timeout or 5xx after all retries
+EXIT_REJECTED = 6  # the server refused a request (404 tenant/namespace, 422, other 4xx)
 
 DEFAULT_TENANT = "main"
 SECRET_VARIABLES = ("KESTRA_API_TOKEN", "KESTRA_PASSWORD")
@@ -82,12 +83,13 @@ def warn(text: str) -> None:
 # --------------------------------------------------------------------------------------------
 # Reading the repository.
 
+
 @dataclass
 class FlowFile:
-    rel_path: str            # e.g. "subflows/ingest.yml", used in messages
+    rel_path: str  # e.g. "subflows/ingest.yml", used in messages
     flow_id: str
-    namespace: str           # namespace the flow is deployed to (after any override)
-    source: str              # exact text sent to Kestra
+    namespace: str  # namespace the flow is deployed to (after any override)
+    source: str  # exact text sent to Kestra
     calls: set[tuple[str, str]] = field(default_factory=set)  # (namespace, flowId) of subflow calls
 
     @property
@@ -97,7 +99,7 @@ class FlowFile:
 
 @dataclass
 class NamespaceFile:
-    rel_path: str            # posix path below namespace_files/, e.g. "bottleneck_pipeline/cli.py"
+    rel_path: str  # posix path below namespace_files/, e.g. "bottleneck_pipeline/cli.py"
     content: bytes
 
 
@@ -152,8 +154,10 @@ _NAMESPACE_KEY = re.compile(
 def replace_namespace_values(node, old: str, new: str):
     """The parsed document with every `namespace: old` value replaced: what the text rewrite must give."""
     if isinstance(node, dict):
-        return {k: (new if k == "namespace" and v == old else replace_namespace_values(v, old, new))
-                for k, v in node.items()}
+        return {
+            k: (new if k == "namespace" and v == old else replace_namespace_values(v, old, new))
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [replace_namespace_values(v, old, new) for v in node]
     return node
@@ -166,6 +170,7 @@ def rewrite_namespace(source: str, old: str, new: str, rel_path: str) -> str:
     parsed again and must equal the original document with exactly those values replaced: this
     catches a `namespace:` line inside a block scalar, or one the regex missed.
     """
+
     def swap(match: re.Match) -> str:
         if match.group("value") != old:
             return match.group(0)
@@ -181,7 +186,8 @@ def rewrite_namespace(source: str, old: str, new: str, rel_path: str) -> str:
         raise DeployError(
             f"{rel_path}: cannot safely rewrite namespace '{old}' to '{new}' (a 'namespace:' line in a "
             "block of text, or an unusual YAML layout); deploy without --namespace or simplify the file",
-            EXIT_USAGE)
+            EXIT_USAGE,
+        )
     return rewritten
 
 
@@ -239,8 +245,9 @@ def load_flows(root: Path, override: str | None) -> tuple[str, list[FlowFile], l
 
 def is_skipped(rel: PurePosixPath) -> bool:
     dirs = rel.parts[:-1]
-    return (any(d in SKIPPED_DIRS or d.endswith(SKIPPED_DIR_SUFFIXES) for d in dirs)
-            or rel.name.endswith(SKIPPED_FILE_SUFFIXES))
+    return any(d in SKIPPED_DIRS or d.endswith(SKIPPED_DIR_SUFFIXES) for d in dirs) or rel.name.endswith(
+        SKIPPED_FILE_SUFFIXES
+    )
 
 
 def load_namespace_files(root: Path) -> list[NamespaceFile]:
@@ -251,14 +258,17 @@ def load_namespace_files(root: Path) -> list[NamespaceFile]:
         if not path.is_file() or is_skipped(rel):
             continue
         if rel.parts[0] == FORBIDDEN_TOP_DIR or rel.name.lower().endswith(FORBIDDEN_FILE_SUFFIXES):
-            raise DeployError(f"namespace_files/{rel}: Kestra reserves /_flows/ and unpacks .zip uploads; "
-                              "rename or remove this file", EXIT_USAGE)
+            raise DeployError(
+                f"namespace_files/{rel}: Kestra reserves /_flows/ and unpacks .zip uploads; rename or remove this file",
+                EXIT_USAGE,
+            )
         files.append(NamespaceFile(str(rel), path.read_bytes()))
     return files
 
 
 # --------------------------------------------------------------------------------------------
 # Talking to Kestra.
+
 
 class Credentials:
     """Holds the secret; its repr never shows it."""
@@ -313,8 +323,17 @@ class KestraClient:
     RETRIED_STATUSES = {500, 502, 503, 504}
     MAX_DELAY = 10.0
 
-    def __init__(self, server: str, tenant: str, credentials: Credentials, *, timeout: float,
-                 retries: int, base_delay: float, dry_run: bool):
+    def __init__(
+        self,
+        server: str,
+        tenant: str,
+        credentials: Credentials,
+        *,
+        timeout: float,
+        retries: int,
+        base_delay: float,
+        dry_run: bool,
+    ):
         self.server, self.tenant = server, tenant
         self.timeout, self.retries, self.base_delay = timeout, retries, base_delay
         self.dry_run = dry_run
@@ -327,8 +346,9 @@ class KestraClient:
 
     # -- transport
 
-    def request(self, method: str, path: str, *, what: str, write: bool = False,
-                missing_ok: bool = False, **kwargs) -> requests.Response | None:
+    def request(
+        self, method: str, path: str, *, what: str, write: bool = False, missing_ok: bool = False, **kwargs
+    ) -> requests.Response | None:
         """Send one request, retrying network errors and 5xx; None for a 404 when missing_ok."""
         if write and self.dry_run:
             raise AssertionError(f"dry run must not send {method} {path}")  # a bug, not a user error
@@ -360,29 +380,38 @@ class KestraClient:
             raise DeployError(
                 f"{what}: authentication failed (HTTP {status}) on {self.server}: "
                 "check KESTRA_USER/KESTRA_PASSWORD or KESTRA_API_TOKEN and the account's permissions",
-                EXIT_AUTH)
+                EXIT_AUTH,
+            )
         if status == 404 and missing_ok:
             return None
         if status == 404:
             raise DeployError(
                 f"{what}: not found (HTTP 404, {method} /api/v1/{self.tenant}{path}): tenant '{self.tenant}' "
                 f"or the namespace may not exist on {self.server} (OSS uses tenant 'main'; Enterprise needs "
-                "the namespace created first), or --server is not the Kestra base URL", EXIT_REJECTED)
+                "the namespace created first), or --server is not the Kestra base URL",
+                EXIT_REJECTED,
+            )
         raise DeployError(f"{what}: rejected by Kestra (HTTP {status}): {kestra_message(response)}", EXIT_REJECTED)
 
     def json(self, response: requests.Response, what: str):
         try:
             return response.json()
         except ValueError:
-            raise DeployError(f"{what}: the server did not answer JSON; is {self.server} the Kestra base URL?",
-                              EXIT_SERVER) from None
+            raise DeployError(
+                f"{what}: the server did not answer JSON; is {self.server} the Kestra base URL?", EXIT_SERVER
+            ) from None
 
     # -- flows
 
     def validate(self, flow: FlowFile) -> list[dict]:
         what = f"validate {flow.rel_path}"
-        response = self.request("POST", "/flows/validate", what=what, data=flow.source.encode("utf-8"),
-                                headers={"Content-Type": "application/x-yaml"})
+        response = self.request(
+            "POST",
+            "/flows/validate",
+            what=what,
+            data=flow.source.encode("utf-8"),
+            headers={"Content-Type": "application/x-yaml"},
+        )
         results = self.json(response, what)
         if not isinstance(results, list):
             raise DeployError(f"{what}: unexpected answer (expected a list of validation results)", EXIT_SERVER)
@@ -390,8 +419,9 @@ class KestraClient:
 
     def get_flow_source(self, namespace: str, flow_id: str) -> str | None:
         what = f"read flow {namespace}.{flow_id}"
-        response = self.request("GET", f"/flows/{namespace}/{flow_id}", what=what, missing_ok=True,
-                                params={"source": "true"})
+        response = self.request(
+            "GET", f"/flows/{namespace}/{flow_id}", what=what, missing_ok=True, params={"source": "true"}
+        )
         if response is None:
             return None
         body = self.json(response, what)
@@ -399,31 +429,50 @@ class KestraClient:
         return (body.get("source") or "") if isinstance(body, dict) else ""
 
     def create_flow(self, flow: FlowFile) -> None:
-        self.request("POST", "/flows", what=f"create flow {flow.uid}", write=True,
-                     data=flow.source.encode("utf-8"), headers={"Content-Type": "application/x-yaml"})
+        self.request(
+            "POST",
+            "/flows",
+            what=f"create flow {flow.uid}",
+            write=True,
+            data=flow.source.encode("utf-8"),
+            headers={"Content-Type": "application/x-yaml"},
+        )
 
     def update_flow(self, flow: FlowFile) -> None:
-        self.request("PUT", f"/flows/{flow.namespace}/{flow.flow_id}", what=f"update flow {flow.uid}", write=True,
-                     data=flow.source.encode("utf-8"), headers={"Content-Type": "application/x-yaml"})
+        self.request(
+            "PUT",
+            f"/flows/{flow.namespace}/{flow.flow_id}",
+            what=f"update flow {flow.uid}",
+            write=True,
+            data=flow.source.encode("utf-8"),
+            headers={"Content-Type": "application/x-yaml"},
+        )
 
     def list_flow_ids(self, namespace: str) -> list[str]:
         what = f"list flows of namespace {namespace}"
         flows = self.json(self.request("GET", f"/flows/{namespace}", what=what), what)
         # The endpoint is meant to be exact, but never touch another namespace even if it answered more.
-        return sorted(f["id"] for f in flows if isinstance(f, dict) and f.get("namespace") == namespace
-                      and not f.get("deleted", False))
+        return sorted(
+            f["id"]
+            for f in flows
+            if isinstance(f, dict) and f.get("namespace") == namespace and not f.get("deleted", False)
+        )
 
     def delete_flow(self, namespace: str, flow_id: str) -> None:
-        self.request("DELETE", f"/flows/{namespace}/{flow_id}", what=f"delete flow {namespace}.{flow_id}",
-                     write=True)
+        self.request("DELETE", f"/flows/{namespace}/{flow_id}", what=f"delete flow {namespace}.{flow_id}", write=True)
 
     # -- namespace files (paths are sent as "/<relative path>")
 
     def list_files(self, namespace: str, directory: str = "") -> tuple[set[str], set[str]]:
         """All (files, directories) below a directory of the namespace, as relative paths."""
         what = f"list namespace files of {namespace}"
-        response = self.request("GET", f"/namespaces/{namespace}/files/directory", what=what, missing_ok=True,
-                                params={"path": f"/{directory}"})
+        response = self.request(
+            "GET",
+            f"/namespaces/{namespace}/files/directory",
+            what=what,
+            missing_ok=True,
+            params={"path": f"/{directory}"},
+        )
         files, dirs = set(), set()
         for entry in self.json(response, what) if response is not None else []:
             name = entry.get("fileName") if isinstance(entry, dict) else None
@@ -442,23 +491,38 @@ class KestraClient:
         return files, dirs
 
     def get_file(self, namespace: str, rel_path: str) -> bytes | None:
-        response = self.request("GET", f"/namespaces/{namespace}/files", what=f"read namespace file {rel_path}",
-                                missing_ok=True, params={"path": f"/{rel_path}"})
+        response = self.request(
+            "GET",
+            f"/namespaces/{namespace}/files",
+            what=f"read namespace file {rel_path}",
+            missing_ok=True,
+            params={"path": f"/{rel_path}"},
+        )
         return None if response is None else response.content
 
     def upload_file(self, namespace: str, file: NamespaceFile) -> None:
-        self.request("POST", f"/namespaces/{namespace}/files", what=f"upload namespace file {file.rel_path}",
-                     write=True, params={"path": f"/{file.rel_path}"},
-                     files={"fileContent": (PurePosixPath(file.rel_path).name, file.content,
-                                            "application/octet-stream")})
+        self.request(
+            "POST",
+            f"/namespaces/{namespace}/files",
+            what=f"upload namespace file {file.rel_path}",
+            write=True,
+            params={"path": f"/{file.rel_path}"},
+            files={"fileContent": (PurePosixPath(file.rel_path).name, file.content, "application/octet-stream")},
+        )
 
     def delete_file(self, namespace: str, rel_path: str) -> None:
-        self.request("DELETE", f"/namespaces/{namespace}/files", what=f"delete namespace file {rel_path}",
-                     write=True, params={"path": f"/{rel_path}"})
+        self.request(
+            "DELETE",
+            f"/namespaces/{namespace}/files",
+            what=f"delete namespace file {rel_path}",
+            write=True,
+            params={"path": f"/{rel_path}"},
+        )
 
 
 # --------------------------------------------------------------------------------------------
 # The deploy steps.
+
 
 class Report:
     """Prints one line per action and counts them for the summary."""
@@ -475,8 +539,11 @@ class Report:
     def summary(self) -> str:
         def count(kind, outcomes):
             return ", ".join(f"{self.counts.get(f'{kind}:{o}', 0)} {o}" for o in outcomes)
-        text = (f"flows: {count('flow', ('created', 'updated', 'unchanged', 'deleted'))}; "
-                f"namespace files: {count('namespace file', ('uploaded', 'unchanged', 'deleted'))}")
+
+        text = (
+            f"flows: {count('flow', ('created', 'updated', 'unchanged', 'deleted'))}; "
+            f"namespace files: {count('namespace file', ('uploaded', 'unchanged', 'deleted'))}"
+        )
         return f"dry run, nothing written: {text}" if self.dry_run else f"done: {text}"
 
 
@@ -484,6 +551,7 @@ def same_source(server: str, local: str) -> bool:
     # Line endings and trailing blank space are not meaningful differences.
     def normal(text):
         return text.replace("\r\n", "\n").rstrip()
+
     return normal(server) == normal(local)
 
 
@@ -505,13 +573,13 @@ def validate_all(client: KestraClient, flows: list[FlowFile]) -> None:
             say(f"{flow.rel_path}: violation: {problem}")
         invalid += bool(problems)
     if invalid:
-        raise DeployError(f"{invalid} of {len(flows)} flow file(s) have violations; nothing was written",
-                          EXIT_INVALID)
+        raise DeployError(f"{invalid} of {len(flows)} flow file(s) have violations; nothing was written", EXIT_INVALID)
     say(f"validated {len(flows)} flow file(s): no violations")
 
 
-def sync_namespace_files(client: KestraClient, namespace: str, files: list[NamespaceFile],
-                         report: Report) -> tuple[set[str], set[str]]:
+def sync_namespace_files(
+    client: KestraClient, namespace: str, files: list[NamespaceFile], report: Report
+) -> tuple[set[str], set[str]]:
     """Upload new or changed files; return what the server had (files, directories) for pruning."""
     remote_files, remote_dirs = client.list_files(namespace)
     for file in files:
@@ -543,8 +611,14 @@ def is_protected(rel: str) -> bool:
     return rel.split("/", 1)[0] in PROTECTED_TOP_DIRS
 
 
-def prune(client: KestraClient, namespace: str, flows: list[FlowFile], files: list[NamespaceFile],
-          remote: tuple[set[str], set[str]], report: Report) -> None:
+def prune(
+    client: KestraClient,
+    namespace: str,
+    flows: list[FlowFile],
+    files: list[NamespaceFile],
+    remote: tuple[set[str], set[str]],
+    report: Report,
+) -> None:
     """Delete what this namespace holds and the repository no longer has (only this namespace)."""
     wanted_flows = {f.flow_id for f in flows}
     for flow_id in client.list_flow_ids(namespace):
@@ -601,22 +675,41 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = ArgumentParser(
-        prog="deploy.py", description="Validate, then push namespace files, subflows and flows to Kestra.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="deploy.py",
+        description="Validate, then push namespace files, subflows and flows to Kestra.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--server", required=True, help="Kestra base URL, e.g. http://localhost:8080")
     parser.add_argument("--tenant", default=DEFAULT_TENANT, help="tenant id (default: %(default)s, the OSS tenant)")
     parser.add_argument("--namespace", help="deploy to this namespace instead of the one the flows declare")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan and send no write request (reads and the validate "
-                        "POST, which writes nothing, are still sent)")
-    parser.add_argument("--prune", action="store_true",
-                        help="delete the namespace's flows and namespace files the repository no longer has")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan and send no write request (reads and the validate "
+        "POST, which writes nothing, are still sent)",
+    )
+    parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="delete the namespace's flows and namespace files the repository no longer has",
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default: %(default)s)")
-    parser.add_argument("--retries", type=int, default=3,
-                        help="retries after a network error, timeout or 5xx (default: %(default)s)")
-    parser.add_argument("--retry-base-delay", type=float, default=0.5,
-                        help="first retry delay in seconds, doubled each time (default: %(default)s)")
-    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent,
-                        help="repository root (default: the folder above scripts/)")
+    parser.add_argument(
+        "--retries", type=int, default=3, help="retries after a network error, timeout or 5xx (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--retry-base-delay",
+        type=float,
+        default=0.5,
+        help="first retry delay in seconds, doubled each time (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent,
+        help="repository root (default: the folder above scripts/)",
+    )
     args = parser.parse_args(argv)
 
     problems = []
@@ -643,11 +736,20 @@ def deploy(args: argparse.Namespace, credentials: Credentials) -> Report:
     root = args.root.resolve()
     namespace, subflows, parents = load_flows(root, args.namespace)
     files = load_namespace_files(root)
-    client = KestraClient(args.server, args.tenant, credentials, timeout=args.timeout, retries=args.retries,
-                          base_delay=args.retry_base_delay, dry_run=args.dry_run)
+    client = KestraClient(
+        args.server,
+        args.tenant,
+        credentials,
+        timeout=args.timeout,
+        retries=args.retries,
+        base_delay=args.retry_base_delay,
+        dry_run=args.dry_run,
+    )
     report = Report(args.dry_run)
-    say(f"deploying {len(subflows)} subflow(s), {len(parents)} flow(s) and {len(files)} namespace file(s) "
-        f"to {args.server}, tenant {args.tenant}, namespace {namespace}" + (" (dry run)" if args.dry_run else ""))
+    say(
+        f"deploying {len(subflows)} subflow(s), {len(parents)} flow(s) and {len(files)} namespace file(s) "
+        f"to {args.server}, tenant {args.tenant}, namespace {namespace}" + (" (dry run)" if args.dry_run else "")
+    )
     if credentials.kind == "none":
         warn("note: no KESTRA_API_TOKEN or KESTRA_USER/KESTRA_PASSWORD set: sending unauthenticated requests")
 

@@ -25,6 +25,7 @@ How it works, in three layers:
 The presentation reads a run folder (run_summary.json, quality_report.json, the two CSV
 extracts), the check catalogue (``bottleneck checks``) and the fault-injection suite's DEFECTS.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -110,13 +111,17 @@ def is_step(task: dict) -> bool:
 def child_flow(flows: Flows, caller: dict, task: dict) -> dict:
     key = (task.get("namespace") or caller["namespace"], task["flowId"])
     if key not in flows:
-        raise SystemExit(f"{caller['_path']}: task {task['id']} calls {key[0]}.{key[1]}, not found in flows/ or subflows/")
+        raise SystemExit(
+            f"{caller['_path']}: task {task['id']} calls {key[0]}.{key[1]}, not found in flows/ or subflows/"
+        )
     return flows[key]
 
 
 def find_parent(flows: Flows) -> dict:
     """The flow under flows/ that calls subflows (the one with triggers if several do)."""
-    callers = [f for f in flows.values() if f["_path"].startswith("flows/") and any(map(is_subflow, walk(f.get("tasks"))))]
+    callers = [
+        f for f in flows.values() if f["_path"].startswith("flows/") and any(map(is_subflow, walk(f.get("tasks"))))
+    ]
     if len(callers) > 1:
         callers = [f for f in callers if f.get("triggers")] or callers
     if len(callers) != 1:
@@ -133,7 +138,9 @@ def is_file_input(flow: dict, input_id: str) -> bool:
 
 
 def task_by_id(flow: dict, task_id: str) -> dict | None:
-    return next((t for t in walk((flow.get("tasks") or []) + (flow.get("errors") or [])) if t.get("id") == task_id), None)
+    return next(
+        (t for t in walk((flow.get("tasks") or []) + (flow.get("errors") or [])) if t.get("id") == task_id), None
+    )
 
 
 def basename(path: str) -> str:
@@ -177,6 +184,7 @@ def output_file_name(flows: Flows, flow: dict, output_id: str) -> str | None:
 
 
 # ====================================================================== the lineage model ====
+
 
 @dataclass
 class Node:
@@ -244,8 +252,15 @@ def stage_label(flow_id: str) -> str:
     return label[:1].upper() + label[1:]
 
 
-FAMILY_SHORT_FR = {"schema": "format", "duplicates": "doublons", "missing_values": "valeurs manquantes",
-                   "volumes": "volumétrie", "revenue": "CA", "zscore": "z-score", "business": "règles métier"}
+FAMILY_SHORT_FR = {
+    "schema": "format",
+    "duplicates": "doublons",
+    "missing_values": "valeurs manquantes",
+    "volumes": "volumétrie",
+    "revenue": "CA",
+    "zscore": "z-score",
+    "business": "règles métier",
+}
 
 
 def catalogue() -> list[dict]:
@@ -255,8 +270,15 @@ def catalogue() -> list[dict]:
     rows = []
     for line in catalogue_markdown().splitlines()[2:]:
         cells = [c.strip() for c in line.strip("|").split("|")]
-        rows.append({"id": cells[0].strip("`"), "stage": cells[0].strip("`").split(".")[0],
-                     "severity": cells[1], "family": cells[2], "description": cells[3]})
+        rows.append(
+            {
+                "id": cells[0].strip("`"),
+                "stage": cells[0].strip("`").split(".")[0],
+                "severity": cells[1],
+                "family": cells[2],
+                "description": cells[3],
+            }
+        )
     return rows
 
 
@@ -300,8 +322,11 @@ def step_title(task: dict) -> str:
 
 def gate_title(task: dict) -> str:
     kind = task.get("type", "").rsplit(".", 1)[-1]
-    return {"Fail": "Arrêt contrôlé si incomplet", "Assert": "Vérification finale des chiffres",
-            "Log": "Message au journal"}.get(kind, f"Tâche {task['id']}")
+    return {
+        "Fail": "Arrêt contrôlé si incomplet",
+        "Assert": "Vérification finale des chiffres",
+        "Log": "Message au journal",
+    }.get(kind, f"Tâche {task['id']}")
 
 
 def channel_label(task: dict) -> tuple[str, str, str]:
@@ -338,9 +363,14 @@ def deliverable_caption(name: str) -> str:
     from bottleneck_pipeline.html_report import HTML_FILE
     from bottleneck_pipeline.publish import QUALITY_FILE, SUMMARY_FILE
 
-    captions = {labels_fr.REPORT_FILE: "rapport de CA (Excel)", labels_fr.PREMIUM_FILE: "vins premium (CSV)",
-                labels_fr.ORDINARY_FILE: "vins ordinaires (CSV)", SUMMARY_FILE: "résumé chiffré du mois",
-                QUALITY_FILE: "résultat de chaque contrôle", HTML_FILE: "rapport qualité lisible (HTML)"}
+    captions = {
+        labels_fr.REPORT_FILE: "rapport de CA (Excel)",
+        labels_fr.PREMIUM_FILE: "vins premium (CSV)",
+        labels_fr.ORDINARY_FILE: "vins ordinaires (CSV)",
+        SUMMARY_FILE: "résumé chiffré du mois",
+        QUALITY_FILE: "résultat de chaque contrôle",
+        HTML_FILE: "rapport qualité lisible (HTML)",
+    }
     return captions.get(name, "fichier produit")
 
 
@@ -383,8 +413,15 @@ def add_test(m: Lineage, flows: Flows, stage_flow: dict, task: dict, stage_id: s
     collect_retries(m, test)
     checked = [s for t in walk(test.get("tasks")) for c in t.get("commands") or [] for s in CHECK_STAGE.findall(str(c))]
     families = [FAMILY_SHORT_FR[f] for f in stage_families(checked[0])] if checked else []
-    m.add(Node(test_id, "test", "Contrôle qualité", tuple(filter(None, [", ".join(families), f"subflow {test['id']}"])),
-               anchor=stage_id))
+    m.add(
+        Node(
+            test_id,
+            "test",
+            "Contrôle qualité",
+            tuple(filter(None, [", ".join(families), f"subflow {test['id']}"])),
+            anchor=stage_id,
+        )
+    )
     forwarded = False
     for key, value in (task.get("inputs") or {}).items():
         if not is_file_input(test, key):
@@ -468,12 +505,26 @@ def build_lineage(root: Path = REPO) -> Lineage:
             m.add(Node(f"alert-{task['id']}", "channel", title, (condition,), short=short))
             m.link("errors", f"alert-{task['id']}", kind="alert")
 
-    inbox = sorted({str(PurePosixPath(str(s.get("defaults", "")).replace("nsfile://", "")).parent).strip("/")
-                    for s in parent.get("inputs") or [] if str(s.get("type", "")).upper() == "FILE" and s.get("defaults")})
+    inbox = sorted(
+        {
+            str(PurePosixPath(str(s.get("defaults", "")).replace("nsfile://", "")).parent).strip("/")
+            for s in parent.get("inputs") or []
+            if str(s.get("type", "")).upper() == "FILE" and s.get("defaults")
+        }
+    )
     frames = [
-        ("frame-inputs", "Classeurs du mois",
-         (f"Namespace Files : {', '.join(p + '/' for p in inbox)}",) if inbox else (), "input"),
-        ("frame-flow", f"Flow Kestra {parent['id']}", (f"namespace {parent['namespace']}",), ("stage", "test", "step", "gate")),
+        (
+            "frame-inputs",
+            "Classeurs du mois",
+            (f"Namespace Files : {', '.join(p + '/' for p in inbox)}",) if inbox else (),
+            "input",
+        ),
+        (
+            "frame-flow",
+            f"Flow Kestra {parent['id']}",
+            (f"namespace {parent['namespace']}",),
+            ("stage", "test", "step", "gate"),
+        ),
         ("frame-outputs", "Livrables", ("sorties de l'exécution",), "deliverable"),
     ]
     for frame_id, title, lines, kinds in frames:
@@ -486,6 +537,7 @@ def build_lineage(root: Path = REPO) -> Lineage:
 
 
 # ================================================================================ layout ====
+
 
 @dataclass(frozen=True)
 class Box:
@@ -546,9 +598,26 @@ class Metrics:
 
 
 DRAWIO_METRICS = Metrics()
-SLIDE_METRICS = Metrics(gap=70, test_gap=46, step_gap=46, lane_step=10, input_w=200, deliverable_w=235, frame_pad=34,
-                        stage_w=210, stage_h=92, test_w=180, test_h=64, trigger_w=420, trigger_h=56,
-                        step_h=56, gate_w=280, gate_h=60, channel_w=290, channel_h=48)
+SLIDE_METRICS = Metrics(
+    gap=70,
+    test_gap=46,
+    step_gap=46,
+    lane_step=10,
+    input_w=200,
+    deliverable_w=235,
+    frame_pad=34,
+    stage_w=210,
+    stage_h=92,
+    test_w=180,
+    test_h=64,
+    trigger_w=420,
+    trigger_h=56,
+    step_h=56,
+    gate_w=280,
+    gate_h=60,
+    channel_w=290,
+    channel_h=48,
+)
 
 
 def channel_names(model: Lineage, optional_only: bool = False) -> list[str]:
@@ -569,7 +638,9 @@ def label_height(m: Metrics, edge: Edge) -> float:
     return (len(edge.label.splitlines()) or 1) * m.label_line + 4
 
 
-def layout(model: Lineage, mt: Metrics = DRAWIO_METRICS) -> tuple[dict[str, Box], dict[str, Route], tuple[float, float]]:
+def layout(
+    model: Lineage, mt: Metrics = DRAWIO_METRICS
+) -> tuple[dict[str, Box], dict[str, Route], tuple[float, float]]:
     """Boxes of every node and the route of every edge, left to right; returns (boxes, routes, size)."""
     stages = model.of_kind("stage")
     column = {s.id: i for i, s in enumerate(stages)}
@@ -616,12 +687,22 @@ def layout(model: Lineage, mt: Metrics = DRAWIO_METRICS) -> tuple[dict[str, Box]
     for gate in model.of_kind("gate"):  # gates that follow a stage directly: under its test
         if gate.id not in boxes:
             anchor = boxes[gate.anchor]
-            bottom = max([b.bottom for b in boxes.values() if b.x < anchor.right and b.right > anchor.x], default=anchor.bottom)
+            bottom = max(
+                [b.bottom for b in boxes.values() if b.x < anchor.right and b.right > anchor.x], default=anchor.bottom
+            )
             boxes[gate.id] = Box(anchor.x, bottom + 40, mt.gate_w, mt.gate_h)
 
     flow_members = [boxes[n.id] for n in model.nodes.values() if n.kind in ("stage", "test", "step", "gate")]
-    flow_frame = Box(stage_x(0) - 40, frame_top, last_right + 40 - (stage_x(0) - 40),
-                     max(b.bottom for b in flow_members) + 30 - frame_top) if flow_members else None
+    flow_frame = (
+        Box(
+            stage_x(0) - 40,
+            frame_top,
+            last_right + 40 - (stage_x(0) - 40),
+            max(b.bottom for b in flow_members) + 30 - frame_top,
+        )
+        if flow_members
+        else None
+    )
 
     inputs = model.of_kind("input")
     for node, top in zip(inputs, stack(len(inputs), row_cy, mt.input_h, 18)):
@@ -648,8 +729,12 @@ def layout(model: Lineage, mt: Metrics = DRAWIO_METRICS) -> tuple[dict[str, Box]
         if frame_id in model.nodes:
             inner = [boxes[i] for i in model.nodes[frame_id].members]
             top = min(b.y for b in inner) - mt.frame_pad
-            frames[frame_id] = Box(min(b.x for b in inner) - 15, top, max(b.right for b in inner) + 15 - (min(b.x for b in inner) - 15),
-                                   max(b.bottom for b in inner) + 15 - top)
+            frames[frame_id] = Box(
+                min(b.x for b in inner) - 15,
+                top,
+                max(b.right for b in inner) + 15 - (min(b.x for b in inner) - 15),
+                max(b.bottom for b in inner) + 15 - top,
+            )
     for frame_id, box in frames.items():
         if frame_id in model.nodes and box:
             boxes[frame_id] = box
@@ -675,7 +760,9 @@ def layout(model: Lineage, mt: Metrics = DRAWIO_METRICS) -> tuple[dict[str, Box]
     return boxes, routes, (width, height)
 
 
-def route(model: Lineage, mt: Metrics, edge: Edge, boxes: dict[str, Box], column: dict[str, int], lanes: list[Edge]) -> Route:
+def route(
+    model: Lineage, mt: Metrics, edge: Edge, boxes: dict[str, Box], column: dict[str, int], lanes: list[Edge]
+) -> Route:
     s, t = boxes[edge.source], boxes[edge.target]
     sk, tk = model.nodes[edge.source].kind, model.nodes[edge.target].kind
     lh = label_height(mt, edge)
@@ -688,8 +775,11 @@ def route(model: Lineage, mt: Metrics, edge: Edge, boxes: dict[str, Box], column
         return Route(points, ((s.right + t.x) / 2, y_from))
 
     if edge in lanes:
-        lane_y = (boxes["frame-flow"].y + mt.frame_pad + 12 + lanes.index(edge) * mt.lane_step
-                  if "frame-flow" in boxes else s.y - 30)
+        lane_y = (
+            boxes["frame-flow"].y + mt.frame_pad + 12 + lanes.index(edge) * mt.lane_step
+            if "frame-flow" in boxes
+            else s.y - 30
+        )
         x0 = s.x + s.w * (0.5 + 0.1 * lanes.index(edge))
         entry_x = t.x - 25 if tk == "deliverable" else t.x + t.w * 0.7
         if tk == "deliverable":
@@ -728,8 +818,15 @@ def route(model: Lineage, mt: Metrics, edge: Edge, boxes: dict[str, Box], column
 
 def shown_label(model: Lineage, edge: Edge) -> str:
     """An edge into or out of a file node carries that file: no need to repeat its name."""
-    if edge.files and all(model.is_file_node(n) and model.nodes[n].title in edge.files for n in (edge.source, edge.target)
-                          if model.is_file_node(n)) and (model.is_file_node(edge.source) or model.is_file_node(edge.target)):
+    if (
+        edge.files
+        and all(
+            model.is_file_node(n) and model.nodes[n].title in edge.files
+            for n in (edge.source, edge.target)
+            if model.is_file_node(n)
+        )
+        and (model.is_file_node(edge.source) or model.is_file_node(edge.target))
+    ):
         return edge.note
     return edge.label
 
@@ -758,8 +855,10 @@ def vertex_style(kind: str) -> str:
         "rounded": "rounded=1;arcSize=12;" + common,
         "hexagon": "shape=hexagon;perimeter=hexagonPerimeter2;size=0.08;fixedSize=0;" + common,
         "note": "shape=note;size=12;" + common,
-        "frame": ("rounded=1;arcSize=4;dashed=1;verticalAlign=top;align=left;spacingLeft=10;spacingRight=10;spacingTop=2;"
-                  "container=0;" + common),
+        "frame": (
+            "rounded=1;arcSize=4;dashed=1;verticalAlign=top;align=left;spacingLeft=10;spacingRight=10;spacingTop=2;"
+            "container=0;" + common
+        ),
     }[shape]
 
 
@@ -769,7 +868,7 @@ def frame_align(node: Node) -> str:
 
 
 def node_html(node: Node) -> str:
-    small = "".join(f"<br><font style=\"font-size: 10px\">{html.escape(line, quote=False)}</font>" for line in node.lines)
+    small = "".join(f'<br><font style="font-size: 10px">{html.escape(line, quote=False)}</font>' for line in node.lines)
     return f"<b>{html.escape(node.title, quote=False)}</b>{small}"
 
 
@@ -786,7 +885,7 @@ def label_position(points: list[tuple[float, float]], at: tuple[float, float]) -
     walked = 0.0
     for (a, b), length in zip(zip(points, points[1:]), lengths):
         if length:
-            t = max(0.0, min(1.0, ((at[0] - a[0]) * (b[0] - a[0]) + (at[1] - a[1]) * (b[1] - a[1])) / length ** 2))
+            t = max(0.0, min(1.0, ((at[0] - a[0]) * (b[0] - a[0]) + (at[1] - a[1]) * (b[1] - a[1])) / length**2))
             p = (a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))
             d = math.dist(p, at)
             if d < best[0] - 1e-9:
@@ -800,10 +899,25 @@ def to_drawio(model: Lineage, mt: Metrics = DRAWIO_METRICS) -> str:
     boxes, routes, (width, height) = layout(model, mt)
     mxfile = ET.Element("mxfile", host="drawio", agent="scripts/make_docs.py", version="24.7.17", type="device")
     diagram = ET.SubElement(mxfile, "diagram", id=f"lineage-{model.flow_id}", name="Lignage")
-    graph = ET.SubElement(diagram, "mxGraphModel", dx="1400", dy="900", grid="1", gridSize="10", guides="1",
-                          tooltips="1", connect="1", arrows="1", fold="1", page="1", pageScale="1",
-                          pageWidth=_num(math.ceil(width / 10) * 10), pageHeight=_num(math.ceil(height / 10) * 10),
-                          math="0", shadow="0")
+    graph = ET.SubElement(
+        diagram,
+        "mxGraphModel",
+        dx="1400",
+        dy="900",
+        grid="1",
+        gridSize="10",
+        guides="1",
+        tooltips="1",
+        connect="1",
+        arrows="1",
+        fold="1",
+        page="1",
+        pageScale="1",
+        pageWidth=_num(math.ceil(width / 10) * 10),
+        pageHeight=_num(math.ceil(height / 10) * 10),
+        math="0",
+        shadow="0",
+    )
     root = ET.SubElement(graph, "root")
     ET.SubElement(root, "mxCell", id="0")
     ET.SubElement(root, "mxCell", id="1", parent="0")
@@ -813,24 +927,40 @@ def to_drawio(model: Lineage, mt: Metrics = DRAWIO_METRICS) -> str:
         style = vertex_style(node.kind)
         if node.kind == "frame":
             style = style.replace("align=left;", f"align={frame_align(node)};")
-        cell = ET.SubElement(root, "mxCell", id=node.id, value=node_html(node), style=style,
-                             vertex="1", parent="1")
-        ET.SubElement(cell, "mxGeometry", x=_num(box.x), y=_num(box.y), width=_num(box.w), height=_num(box.h),
-                      **{"as": "geometry"})
+        cell = ET.SubElement(root, "mxCell", id=node.id, value=node_html(node), style=style, vertex="1", parent="1")
+        ET.SubElement(
+            cell,
+            "mxGeometry",
+            x=_num(box.x),
+            y=_num(box.y),
+            width=_num(box.w),
+            height=_num(box.h),
+            **{"as": "geometry"},
+        )
     for edge in model.edges:
         r = routes[edge.id]
         s, t = boxes[edge.source], boxes[edge.target]
         (x0, y0), (x1, y1) = r.points[0], r.points[-1]
         dashed = "dashed=1;" if edge.kind != "data" else ""
         colour = {"data": "#555555", "control": "#2F5C8A", "alert": ALERT}[edge.kind]
-        style = (f"edgeStyle=none;rounded=0;html=1;endArrow=block;endFill=1;strokeColor={colour};{dashed}"
-                 f"fontSize=10;fontColor={INK};labelBackgroundColor=#FFFFFF;"
-                 f"exitX={_num((x0 - s.x) / s.w)};exitY={_num((y0 - s.y) / s.h)};exitDx=0;exitDy=0;"
-                 f"entryX={_num((x1 - t.x) / t.w)};entryY={_num((y1 - t.y) / t.h)};entryDx=0;entryDy=0;")
+        style = (
+            f"edgeStyle=none;rounded=0;html=1;endArrow=block;endFill=1;strokeColor={colour};{dashed}"
+            f"fontSize=10;fontColor={INK};labelBackgroundColor=#FFFFFF;"
+            f"exitX={_num((x0 - s.x) / s.w)};exitY={_num((y0 - s.y) / s.h)};exitDx=0;exitDy=0;"
+            f"entryX={_num((x1 - t.x) / t.w)};entryY={_num((y1 - t.y) / t.h)};entryDx=0;entryDy=0;"
+        )
         text = shown_label(model, edge)
-        cell = ET.SubElement(root, "mxCell", id=f"e-{edge.id}",
-                             value=html.escape(text, quote=False).replace("\n", "<br>"), style=style,
-                             edge="1", parent="1", source=edge.source, target=edge.target)
+        cell = ET.SubElement(
+            root,
+            "mxCell",
+            id=f"e-{edge.id}",
+            value=html.escape(text, quote=False).replace("\n", "<br>"),
+            style=style,
+            edge="1",
+            parent="1",
+            source=edge.source,
+            target=edge.target,
+        )
         attrs = {"relative": "1", "as": "geometry"}
         offset = None
         if text and r.label_at:
@@ -850,6 +980,7 @@ def to_drawio(model: Lineage, mt: Metrics = DRAWIO_METRICS) -> str:
 
 
 # ========================================================================= SVG preview ====
+
 
 def wrap(text: str, width_px: float, size: float, bold: bool = False) -> list[str]:
     """Greedy word wrap with an average glyph width (good enough for a preview)."""
@@ -874,49 +1005,73 @@ def to_svg(model: Lineage, mt: Metrics = DRAWIO_METRICS) -> str:
     """A static preview of the same layout (viewable anywhere, embedded in docs/DOCS.md)."""
     boxes, routes, (width, height) = layout(model, mt)
     esc = lambda s: html.escape(s, quote=True)  # noqa: E731
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(width)}" height="{_num(height)}" '
-           f'viewBox="0 0 {_num(width)} {_num(height)}" font-family="Liberation Sans, Arial, Helvetica, sans-serif">',
-           '<defs>' + "".join(
-               f'<marker id="arrow-{k}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" '
-               f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{c}"/></marker>'
-               for k, c in (("data", "#555555"), ("control", "#2F5C8A"), ("alert", ALERT))) + '</defs>',
-           f'<rect width="{_num(width)}" height="{_num(height)}" fill="#FFFFFF"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(width)}" height="{_num(height)}" '
+        f'viewBox="0 0 {_num(width)} {_num(height)}" font-family="Liberation Sans, Arial, Helvetica, sans-serif">',
+        "<defs>"
+        + "".join(
+            f'<marker id="arrow-{k}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" '
+            f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{c}"/></marker>'
+            for k, c in (("data", "#555555"), ("control", "#2F5C8A"), ("alert", ALERT))
+        )
+        + "</defs>",
+        f'<rect width="{_num(width)}" height="{_num(height)}" fill="#FFFFFF"/>',
+    ]
     for node in sorted(model.nodes.values(), key=lambda n: n.kind != "frame"):
         b = boxes[node.id]
         fill, stroke, font, shape = STYLE[node.kind]
         if shape == "hexagon":
             d = b.w * 0.08
-            pts = [(b.x + d, b.y), (b.right - d, b.y), (b.right, b.cy), (b.right - d, b.bottom), (b.x + d, b.bottom), (b.x, b.cy)]
-            out.append(f'<polygon points="{" ".join(f"{_num(x)},{_num(y)}" for x, y in pts)}" fill="{fill}" stroke="{stroke}"/>')
+            pts = [
+                (b.x + d, b.y),
+                (b.right - d, b.y),
+                (b.right, b.cy),
+                (b.right - d, b.bottom),
+                (b.x + d, b.bottom),
+                (b.x, b.cy),
+            ]
+            out.append(
+                f'<polygon points="{" ".join(f"{_num(x)},{_num(y)}" for x, y in pts)}" fill="{fill}" stroke="{stroke}"/>'
+            )
         elif shape == "note":
             pts = [(b.x, b.y), (b.right - 12, b.y), (b.right, b.y + 12), (b.right, b.bottom), (b.x, b.bottom)]
-            out.append(f'<polygon points="{" ".join(f"{_num(x)},{_num(y)}" for x, y in pts)}" fill="{fill}" stroke="{stroke}"/>')
+            out.append(
+                f'<polygon points="{" ".join(f"{_num(x)},{_num(y)}" for x, y in pts)}" fill="{fill}" stroke="{stroke}"/>'
+            )
         else:
             dash = ' stroke-dasharray="6 4"' if shape == "frame" else ""
-            out.append(f'<rect x="{_num(b.x)}" y="{_num(b.y)}" width="{_num(b.w)}" height="{_num(b.h)}" rx="{8 if shape != "frame" else 6}" '
-                       f'fill="{"none" if fill == "none" else fill}" stroke="{stroke}"{dash}/>')
+            out.append(
+                f'<rect x="{_num(b.x)}" y="{_num(b.y)}" width="{_num(b.w)}" height="{_num(b.h)}" rx="{8 if shape != "frame" else 6}" '
+                f'fill="{"none" if fill == "none" else fill}" stroke="{stroke}"{dash}/>'
+            )
         lines = [(line, 12, True) for line in wrap(node.title, b.w - 12, 12, True)]
         lines += [(line, 10, False) for text in node.lines for line in wrap(text, b.w - 12, 10)]
         if shape == "frame":
             y, right = b.y + 16, frame_align(node) == "right"
             for text, size, bold in lines:
-                out.append(f'<text x="{_num(b.right - 10 if right else b.x + 10)}" y="{_num(y)}" font-size="{size}" fill="{font}"'
-                           f'{END if right else ""}{BOLD if bold else ""}>{esc(text)}</text>')
+                out.append(
+                    f'<text x="{_num(b.right - 10 if right else b.x + 10)}" y="{_num(y)}" font-size="{size}" fill="{font}"'
+                    f"{END if right else ''}{BOLD if bold else ''}>{esc(text)}</text>"
+                )
                 y += size + 3
             continue
         total = sum(size + 3 for _, size, _ in lines) - 3
         y = b.cy - total / 2
         for text, size, bold in lines:
             y += size
-            out.append(f'<text x="{_num(b.cx)}" y="{_num(y - 1)}" font-size="{size}" text-anchor="middle" fill="{font}"'
-                       f'{BOLD if bold else ""}>{esc(text)}</text>')
+            out.append(
+                f'<text x="{_num(b.cx)}" y="{_num(y - 1)}" font-size="{size}" text-anchor="middle" fill="{font}"'
+                f"{BOLD if bold else ''}>{esc(text)}</text>"
+            )
             y += 3
     for edge in model.edges:
         r = routes[edge.id]
         colour = {"data": "#555555", "control": "#2F5C8A", "alert": ALERT}[edge.kind]
         dash = ' stroke-dasharray="5 4"' if edge.kind != "data" else ""
-        out.append(f'<polyline points="{" ".join(f"{_num(x)},{_num(y)}" for x, y in r.points)}" fill="none" '
-                   f'stroke="{colour}" stroke-width="1.3"{dash} marker-end="url(#arrow-{edge.kind})"/>')
+        out.append(
+            f'<polyline points="{" ".join(f"{_num(x)},{_num(y)}" for x, y in r.points)}" fill="none" '
+            f'stroke="{colour}" stroke-width="1.3"{dash} marker-end="url(#arrow-{edge.kind})"/>'
+        )
     for edge in model.edges:  # labels above every line
         r, text = routes[edge.id], shown_label(model, edge)
         if not (text and r.label_at):
@@ -925,10 +1080,14 @@ def to_svg(model: Lineage, mt: Metrics = DRAWIO_METRICS) -> str:
         w = max(len(line) for line in lines) * 5.6 + 8
         h = len(lines) * mt.label_line + 4
         x, y = r.label_at
-        out.append(f'<rect x="{_num(x - w / 2)}" y="{_num(y - h / 2)}" width="{_num(w)}" height="{_num(h)}" fill="#FFFFFF" opacity="0.92"/>')
+        out.append(
+            f'<rect x="{_num(x - w / 2)}" y="{_num(y - h / 2)}" width="{_num(w)}" height="{_num(h)}" fill="#FFFFFF" opacity="0.92"/>'
+        )
         for i, line in enumerate(lines):
-            out.append(f'<text x="{_num(x)}" y="{_num(y - h / 2 + 2 + (i + 1) * mt.label_line - 3)}" font-size="10" '
-                       f'text-anchor="middle" fill="{INK}">{esc(line)}</text>')
+            out.append(
+                f'<text x="{_num(x)}" y="{_num(y - h / 2 + 2 + (i + 1) * mt.label_line - 3)}" font-size="10" '
+                f'text-anchor="middle" fill="{INK}">{esc(line)}</text>'
+            )
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -984,9 +1143,11 @@ class RunFacts:
         """True when the run read the bundled synthetic sample (same SHA-256)."""
         sample = REPO / "data" / "sample"
         sources = self.summary.get("sources", {}).values()
-        return bool(sources) and all((sample / s["file"]).is_file() and
-                                     hashlib.sha256((sample / s["file"]).read_bytes()).hexdigest() == s["sha256"]
-                                     for s in sources)
+        return bool(sources) and all(
+            (sample / s["file"]).is_file()
+            and hashlib.sha256((sample / s["file"]).read_bytes()).hexdigest() == s["sha256"]
+            for s in sources
+        )
 
 
 def read_run(folder: Path) -> RunFacts:
@@ -1005,8 +1166,15 @@ def read_run(folder: Path) -> RunFacts:
         path = folder / labels_fr.MACHINE_DIR / name  # the machine form (technical headers, decimal point)
         with open(path if path.is_file() else folder / name, encoding="utf-8-sig", newline="") as handle:
             for row in csv.DictReader(handle, delimiter=labels_fr.CSV_SEPARATOR):
-                wines.append(Wine(row[columns["product_id"]], row[columns["product_name"]] or row[columns["product_id"]],
-                                  Decimal(row[columns["price_eur"]]), Decimal(row[columns["revenue_eur"]]), premium))
+                wines.append(
+                    Wine(
+                        row[columns["product_id"]],
+                        row[columns["product_name"]] or row[columns["product_id"]],
+                        Decimal(row[columns["price_eur"]]),
+                        Decimal(row[columns["revenue_eur"]]),
+                        premium,
+                    )
+                )
     return RunFacts(folder, summary, quality, wines)
 
 
@@ -1028,7 +1196,10 @@ def fault_injection_defects() -> list:
 FAMILY_FR = {  # family -> (name, what it stops)
     "duplicates": ("Doublons", "un produit compté deux fois, deux prix pour un même vin"),
     "missing_values": ("Valeurs manquantes", "un prix ou un code absent qui fausserait le CA"),
-    "volumes": ("Volumétrie (dont après jointures)", "des lignes perdues ou multipliées en lisant ou croisant les fichiers"),
+    "volumes": (
+        "Volumétrie (dont après jointures)",
+        "des lignes perdues ou multipliées en lisant ou croisant les fichiers",
+    ),
     "revenue": ("Cohérence du CA", "un total différent de la somme des lignes, un Excel mal écrit"),
     "zscore": ("Cohérence du z-score", "un vin classé du mauvais côté du seuil premium"),
     "schema": ("Format des fichiers", "une colonne renommée, du texte dans un prix"),
@@ -1076,7 +1247,9 @@ def retry_text(model: Lineage) -> str:
         if not match:
             return str(text)
         h, mi, se = (int(x or 0) for x in match.groups())
-        return " ".join(p for p in (f"{h}{NBSP}h" if h else "", f"{mi}{NBSP}min" if mi else "", f"{se}{NBSP}s" if se else "") if p)
+        return " ".join(
+            p for p in (f"{h}{NBSP}h" if h else "", f"{mi}{NBSP}min" if mi else "", f"{se}{NBSP}s" if se else "") if p
+        )
 
     attempts = retry.get("maxAttempts", "?")
     if retry.get("type") == "exponential":
@@ -1127,7 +1300,16 @@ class Deck:
             self.box(slide, 0.6, 0.35, 12.1, 0.9, title, size=34, bold=True, colour=WINE)
             bar = slide.shapes.add_shape(1, Inches(0.6), Inches(1.22), Inches(1.4), Pt(4))
             self.fill(bar, GOLD)
-            self.box(slide, 0.6, 7.0, 9, 0.35, f"BottleNeck · COPIL · données du mois {self.text['period']}", size=11, colour=GREY)
+            self.box(
+                slide,
+                0.6,
+                7.0,
+                9,
+                0.35,
+                f"BottleNeck · COPIL · données du mois {self.text['period']}",
+                size=11,
+                colour=GREY,
+            )
             self.box(slide, 12.0, 7.0, 0.8, 0.35, str(self.number), size=11, colour=GREY, align="right")
         slide.notes_slide.notes_text_frame.text = notes
         return slide
@@ -1203,7 +1385,9 @@ class Deck:
     def table(self, slide, x, y, w, rows, widths, size=18, header_size=16, row_h=0.55):
         from pptx.util import Inches, Pt
 
-        shape = slide.shapes.add_table(len(rows), len(rows[0]), Inches(x), Inches(y), Inches(w), Inches(row_h * len(rows)))
+        shape = slide.shapes.add_table(
+            len(rows), len(rows[0]), Inches(x), Inches(y), Inches(w), Inches(row_h * len(rows))
+        )
         table = shape.table
         for j, width in enumerate(widths):
             table.columns[j].width = Inches(width)
@@ -1228,43 +1412,78 @@ def title_slide(deck: Deck, facts: RunFacts, model: Lineage) -> None:
     from pptx.util import Inches
 
     source = "échantillon de démonstration (données synthétiques)" if facts.from_sample else "fichiers réels du mois"
-    notes = (f"Objet : montrer au COPIL l'automatisation du rapport mensuel de chiffre d'affaires (CA) avec Kestra.\n"
-             f"Les chiffres de cette présentation viennent d'une vraie exécution du pipeline : période {facts.summary['period']}, "
-             f"exécution {facts.summary['run_id']}, {source}.\n"
-             "Déroulé (15 min) : besoin, Kestra en mots simples, workflow, démonstration, contrôles, robustesse, résultats, suite.")
+    notes = (
+        f"Objet : montrer au COPIL l'automatisation du rapport mensuel de chiffre d'affaires (CA) avec Kestra.\n"
+        f"Les chiffres de cette présentation viennent d'une vraie exécution du pipeline : période {facts.summary['period']}, "
+        f"exécution {facts.summary['run_id']}, {source}.\n"
+        "Déroulé (15 min) : besoin, Kestra en mots simples, workflow, démonstration, contrôles, robustesse, résultats, suite."
+    )
     slide = deck.slide(None, notes)
     background = slide.shapes.add_shape(1, 0, 0, deck.prs.slide_width, deck.prs.slide_height)
     deck.fill(background, WINE)
     band = slide.shapes.add_shape(1, Inches(0.9), Inches(3.6), Inches(2.2), Inches(0.08))
     deck.fill(band, GOLD)
-    deck.box(slide, 0.9, 1.45, 12.0, 2.0, "Rapport mensuel de chiffre d'affaires :\nautomatisé et contrôlé",
-             size=42, bold=True, colour="#FFFFFF")
-    deck.box(slide, 0.9, 3.9, 11.5, 0.7, "BottleNeck · Comité de pilotage · Démonstration Kestra", size=26, colour="#F3E6EA")
-    deck.box(slide, 0.9, 4.7, 11.5, 1.0,
-             f"Chiffres issus d'une exécution réelle du pipeline : mois {facts.summary['period']}, {source}",
-             size=18, colour="#E8D7A0")
+    deck.box(
+        slide,
+        0.9,
+        1.45,
+        12.0,
+        2.0,
+        "Rapport mensuel de chiffre d'affaires :\nautomatisé et contrôlé",
+        size=42,
+        bold=True,
+        colour="#FFFFFF",
+    )
+    deck.box(
+        slide, 0.9, 3.9, 11.5, 0.7, "BottleNeck · Comité de pilotage · Démonstration Kestra", size=26, colour="#F3E6EA"
+    )
+    deck.box(
+        slide,
+        0.9,
+        4.7,
+        11.5,
+        1.0,
+        f"Chiffres issus d'une exécution réelle du pipeline : mois {facts.summary['period']}, {source}",
+        size=18,
+        colour="#E8D7A0",
+    )
 
 
 def context_slide(deck: Deck, facts: RunFacts) -> None:
     from bottleneck_pipeline.labels_fr import REMOVAL_REASONS
 
     removed = facts.summary.get("removed_rows", {})
-    details = "; ".join(f"{table} : " + ", ".join(f"{n} × {REMOVAL_REASONS.get(reason, reason)}" for reason, n in reasons.items())
-                        for table, reasons in removed.items())
-    sources = ", ".join(f"{s['file']} ({fr_number(s['rows'])} lignes)" for s in facts.summary.get("sources", {}).values())
-    notes = ("Le besoin est récurrent : chaque mois, le CA par produit et le CA total, plus deux listes pour les responsables "
-             "produit (vins premium et vins ordinaires).\n"
-             f"Trois fichiers à croiser : {sources}. La méthode de nettoyage et de rapprochement a été définie par le data analyst.\n"
-             "Aujourd'hui c'est manuel : copier-coller, formules, risque d'oubli et d'erreur, et personne ne vérifie "
-             "systématiquement avant l'envoi.\n"
-             f"Ce qu'il a fallu écarter ce mois-ci avant de calculer (lignes retirées par motif) : {details}.")
+    details = "; ".join(
+        f"{table} : " + ", ".join(f"{n} × {REMOVAL_REASONS.get(reason, reason)}" for reason, n in reasons.items())
+        for table, reasons in removed.items()
+    )
+    sources = ", ".join(
+        f"{s['file']} ({fr_number(s['rows'])} lignes)" for s in facts.summary.get("sources", {}).values()
+    )
+    notes = (
+        "Le besoin est récurrent : chaque mois, le CA par produit et le CA total, plus deux listes pour les responsables "
+        "produit (vins premium et vins ordinaires).\n"
+        f"Trois fichiers à croiser : {sources}. La méthode de nettoyage et de rapprochement a été définie par le data analyst.\n"
+        "Aujourd'hui c'est manuel : copier-coller, formules, risque d'oubli et d'erreur, et personne ne vérifie "
+        "systématiquement avant l'envoi.\n"
+        f"Ce qu'il a fallu écarter ce mois-ci avant de calculer (lignes retirées par motif) : {details}."
+    )
     slide = deck.slide("Le besoin : un rapport juste, chaque mois", notes)
-    deck.bullets(slide, 0.8, 1.7, 11.8, 5.0, [
-        ("Chaque mois : ", "le chiffre d'affaires par produit et le total (Excel)"),
-        ("Pour les responsables produit : ", "la liste des vins premium et celle des vins ordinaires"),
-        ("Aujourd'hui : ", "trois fichiers (ERP, site web, table de liaison) croisés à la main"),
-        ("Les risques : ", "doublons, prix manquants, jointure ratée… et un rapport faux envoyé"),
-    ], size=26, space=22)
+    deck.bullets(
+        slide,
+        0.8,
+        1.7,
+        11.8,
+        5.0,
+        [
+            ("Chaque mois : ", "le chiffre d'affaires par produit et le total (Excel)"),
+            ("Pour les responsables produit : ", "la liste des vins premium et celle des vins ordinaires"),
+            ("Aujourd'hui : ", "trois fichiers (ERP, site web, table de liaison) croisés à la main"),
+            ("Les risques : ", "doublons, prix manquants, jointure ratée… et un rapport faux envoyé"),
+        ],
+        size=26,
+        space=22,
+    )
 
 
 def kestra_slide(deck: Deck, model: Lineage) -> None:
@@ -1277,15 +1496,21 @@ def kestra_slide(deck: Deck, model: Lineage) -> None:
         ("Subflow", "un flow réutilisable appelé par un autre", "une fiche technique"),
         ("Trigger", f"le lancement automatique : {schedule}", "un réveil"),
         ("Namespace files", "le code et les classeurs du mois, rangés dans Kestra", "un placard partagé"),
-        ("Retry", "on réessaie si la panne est passagère, jamais si les données sont fausses", "rappeler si ça sonne occupé"),
+        (
+            "Retry",
+            "on réessaie si la panne est passagère, jamais si les données sont fausses",
+            "rappeler si ça sonne occupé",
+        ),
         ("Alerting", f"prévenir quand ça casse : {channels}", "l'alarme incendie"),
     ]
-    notes = ("Kestra est l'outil d'orchestration choisi par la DSI : il lance les étapes dans l'ordre, garde les fichiers "
-             "de chaque exécution, les journaux et l'historique.\n"
-             f"Ici : un flow parent {model.flow_id} dans le namespace {model.namespace}, qui appelle un subflow par étape ; "
-             "chaque étape appelle son propre subflow de contrôle qualité.\n"
-             f"Trigger : {schedule}. Retry : {retry_text(model)}, uniquement pour les pannes techniques.\n"
-             f"Alerting : branche errors du flow, canaux {channels}.")
+    notes = (
+        "Kestra est l'outil d'orchestration choisi par la DSI : il lance les étapes dans l'ordre, garde les fichiers "
+        "de chaque exécution, les journaux et l'historique.\n"
+        f"Ici : un flow parent {model.flow_id} dans le namespace {model.namespace}, qui appelle un subflow par étape ; "
+        "chaque étape appelle son propre subflow de contrôle qualité.\n"
+        f"Trigger : {schedule}. Retry : {retry_text(model)}, uniquement pour les pannes techniques.\n"
+        f"Alerting : branche errors du flow, canaux {channels}."
+    )
     slide = deck.slide("Kestra en mots simples", notes)
     deck.table(slide, 0.6, 1.55, 12.1, rows, [2.4, 6.9, 2.8], size=17, header_size=16, row_h=0.62)
 
@@ -1297,12 +1522,16 @@ def add_workflow_slide(deck: Deck, model: Lineage) -> None:
     from pptx.oxml.ns import qn
     from pptx.util import Emu, Inches, Pt
 
-    notes = [f"Le workflow complet, dessiné à partir des fichiers du flow {model.flow_id} (même modèle que docs/lineage.drawio).",
-             "Fichiers échangés :"]
+    notes = [
+        f"Le workflow complet, dessiné à partir des fichiers du flow {model.flow_id} (même modèle que docs/lineage.drawio).",
+        "Fichiers échangés :",
+    ]
     name = lambda n: f"{n.title} ({n.lines[-1]})" if n.kind == "test" else n.title  # noqa: E731
     for edge in model.edges:
         if edge.files:
-            notes.append(f"- {name(model.nodes[edge.source])} → {name(model.nodes[edge.target])} : {', '.join(edge.files)}")
+            notes.append(
+                f"- {name(model.nodes[edge.source])} → {name(model.nodes[edge.target])} : {', '.join(edge.files)}"
+            )
     slide = deck.slide("Le workflow complet", "\n".join(notes))
     boxes, routes, (width, height) = layout(model, SLIDE_METRICS)
     area_x, area_y, area_w, area_h = 0.35, 1.4, 12.63, 5.55
@@ -1311,8 +1540,12 @@ def add_workflow_slide(deck: Deck, model: Lineage) -> None:
     oy = area_y
     to_emu = lambda v, o: Emu(int(Inches(o + v * scale)))  # noqa: E731
     size_emu = lambda v: Emu(int(Inches(v * scale)))  # noqa: E731
-    shape_of = {"rounded": MSO_SHAPE.ROUNDED_RECTANGLE, "hexagon": MSO_SHAPE.HEXAGON,
-                "note": MSO_SHAPE.FOLDED_CORNER, "frame": MSO_SHAPE.ROUNDED_RECTANGLE}
+    shape_of = {
+        "rounded": MSO_SHAPE.ROUNDED_RECTANGLE,
+        "hexagon": MSO_SHAPE.HEXAGON,
+        "note": MSO_SHAPE.FOLDED_CORNER,
+        "frame": MSO_SHAPE.ROUNDED_RECTANGLE,
+    }
     for node in sorted(model.nodes.values(), key=lambda n: n.kind != "frame"):
         b = boxes[node.id]
         fill, stroke, font, kind = STYLE[node.kind]
@@ -1326,13 +1559,18 @@ def add_workflow_slide(deck: Deck, model: Lineage) -> None:
         frame.margin_left = frame.margin_right = Inches(0.04)
         frame.margin_top = frame.margin_bottom = Inches(0.02)
         frame.vertical_anchor = MSO_ANCHOR.TOP if kind == "frame" else MSO_ANCHOR.MIDDLE
-        detail = {"trigger": node.lines[:1],
-                  "channel": tuple("toujours" if line == "toujours" else "si activé" for line in node.lines[:1])}.get(node.kind, ())
+        detail = {
+            "trigger": node.lines[:1],
+            "channel": tuple("toujours" if line == "toujours" else "si activé" for line in node.lines[:1]),
+        }.get(node.kind, ())
         size = 11 if node.kind in ("stage", "step", "trigger", "errors") else 10
         for i, (text, font_size, bold) in enumerate([(node.title, size, True)] + [(line, 9, False) for line in detail]):
             paragraph = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
-            paragraph.alignment = ({"left": PP_ALIGN.LEFT, "right": PP_ALIGN.RIGHT}[frame_align(node)] if kind == "frame"
-                                   else PP_ALIGN.CENTER)
+            paragraph.alignment = (
+                {"left": PP_ALIGN.LEFT, "right": PP_ALIGN.RIGHT}[frame_align(node)]
+                if kind == "frame"
+                else PP_ALIGN.CENTER
+            )
             run = paragraph.add_run()
             run.text = text
             run.font.size, run.font.bold, run.font.name = Pt(font_size), bold, "Arial"
@@ -1341,8 +1579,9 @@ def add_workflow_slide(deck: Deck, model: Lineage) -> None:
         points = routes[edge.id].points
         colour = {"data": "#555555", "control": "#2F5C8A", "alert": ALERT}[edge.kind]
         for k, (a, b) in enumerate(zip(points, points[1:])):
-            line = slide.shapes.add_connector(MSO_CONNECTOR.STRAIGHT, to_emu(a[0], ox), to_emu(a[1], oy),
-                                              to_emu(b[0], ox), to_emu(b[1], oy))
+            line = slide.shapes.add_connector(
+                MSO_CONNECTOR.STRAIGHT, to_emu(a[0], ox), to_emu(a[1], oy), to_emu(b[0], ox), to_emu(b[1], oy)
+            )
             line.name = f"e-{edge.id}-{k}"
             line.line.color.rgb = deck.rgb(colour)
             line.line.width = Pt(1.25)
@@ -1369,23 +1608,36 @@ def demo_slide(deck: Deck, model: Lineage) -> None:
         ("4. ", "Suivre l'exécution : vue Gantt, onglet Logs"),
         ("5. ", "Onglet Outputs : télécharger le rapport et les extractions"),
     ]
-    notes = ("Démonstration dans l'interface Kestra (≈ 5 min) :\n"
-             f"1. Namespaces > {model.namespace}.\n"
-             f"2. Namespace Files > dossier {folder} : glisser {files} (ce sont les fichiers que le déclenchement du 15 lit).\n"
-             f"3. Flows > {model.flow_id} > Execute : saisir la période (AAAA-MM) ; laisser vide = mois en cours.\n"
-             "4. Gantt : les cinq étapes et leurs contrôles s'enchaînent ; Logs : une ligne par étape, en clair.\n"
-             f"5. Outputs : {outputs}.\n"
-             "Montrer ensuite une exécution en échec (un fichier avec un doublon de prix) : arrêt au contrôle, message en français, rien de publié.\n"
-             "Sans serveur Kestra, la même chaîne se lance en local avec la commande affichée (même code, mêmes contrôles).")
+    notes = (
+        "Démonstration dans l'interface Kestra (≈ 5 min) :\n"
+        f"1. Namespaces > {model.namespace}.\n"
+        f"2. Namespace Files > dossier {folder} : glisser {files} (ce sont les fichiers que le déclenchement du 15 lit).\n"
+        f"3. Flows > {model.flow_id} > Execute : saisir la période (AAAA-MM) ; laisser vide = mois en cours.\n"
+        "4. Gantt : les cinq étapes et leurs contrôles s'enchaînent ; Logs : une ligne par étape, en clair.\n"
+        f"5. Outputs : {outputs}.\n"
+        "Montrer ensuite une exécution en échec (un fichier avec un doublon de prix) : arrêt au contrôle, message en français, rien de publié.\n"
+        "Sans serveur Kestra, la même chaîne se lance en local avec la commande affichée (même code, mêmes contrôles)."
+    )
     slide = deck.slide("Démonstration", notes)
     deck.box(slide, 0.8, 1.55, 7.4, 0.5, "Dans Kestra", size=24, bold=True, colour=WINE)
     deck.bullets(slide, 0.8, 2.15, 7.4, 4.6, steps, size=21, space=12)
     panel = slide.shapes.add_shape(1, Inches(8.55), Inches(1.55), Inches(4.3), Inches(3.6))
     deck.fill(panel, "#F3E6EA")
     deck.box(slide, 8.75, 1.7, 3.9, 0.5, "En local, sans serveur", size=22, bold=True, colour=WINE)
-    deck.box(slide, 8.75, 2.35, 3.9, 2.2, "bottleneck run\n  --input dossier/\n  --period 2026-11", size=18,
-             font="Liberation Mono", colour=INK)
-    deck.box(slide, 8.75, 3.75, 3.9, 1.2, "Même code, mêmes contrôles ; résultat dans output/2026-11/", size=17, colour=GREY)
+    deck.box(
+        slide,
+        8.75,
+        2.35,
+        3.9,
+        2.2,
+        "bottleneck run\n  --input dossier/\n  --period 2026-11",
+        size=18,
+        font="Liberation Mono",
+        colour=INK,
+    )
+    deck.box(
+        slide, 8.75, 3.75, 3.9, 1.2, "Même code, mêmes contrôles ; résultat dans output/2026-11/", size=17, colour=GREY
+    )
 
 
 def tests_slide(deck: Deck, facts: RunFacts, text: dict) -> None:
@@ -1399,13 +1651,17 @@ def tests_slide(deck: Deck, facts: RunFacts, text: dict) -> None:
     per_family = {}
     for result in facts.quality["results"]:
         per_family.setdefault(result["family"], []).append(result["id"])
-    notes = [f"{text['checks']} contrôles ont tourné pendant cette exécution : {text['passed']} réussis, "
-             f"{text['warnings']} avertissement(s) (non bloquants), {facts.quality['errors']} bloquant(s).",
-             "Après chaque étape, son subflow de contrôle s'exécute : un contrôle bloquant en échec arrête tout, rien n'est publié.",
-             f"Catalogue complet : commande « bottleneck checks » ({len(catalogue())} règles).",
-             f"Tests automatiques : {len(defects)} défauts injectés volontairement dans des copies des fichiers "
-             f"(colonne manquante, prix en texte, doublon de prix, lien en double, ventes négatives…) ; chacun doit arrêter "
-             "l'exécution au bon contrôle avec un message en français.", "", "Détail par famille :"]
+    notes = [
+        f"{text['checks']} contrôles ont tourné pendant cette exécution : {text['passed']} réussis, "
+        f"{text['warnings']} avertissement(s) (non bloquants), {facts.quality['errors']} bloquant(s).",
+        "Après chaque étape, son subflow de contrôle s'exécute : un contrôle bloquant en échec arrête tout, rien n'est publié.",
+        f"Catalogue complet : commande « bottleneck checks » ({len(catalogue())} règles).",
+        f"Tests automatiques : {len(defects)} défauts injectés volontairement dans des copies des fichiers "
+        f"(colonne manquante, prix en texte, doublon de prix, lien en double, ventes négatives…) ; chacun doit arrêter "
+        "l'exécution au bon contrôle avec un message en français.",
+        "",
+        "Détail par famille :",
+    ]
     for family, ids in per_family.items():
         notes.append(f"- {FAMILY_FR.get(family, (family,))[0]} : {', '.join(ids)}")
     if facts.quality.get("summary_fr"):
@@ -1413,32 +1669,59 @@ def tests_slide(deck: Deck, facts: RunFacts, text: dict) -> None:
     slide = deck.slide("Les contrôles qualité : ce qu'ils attrapent", "\n".join(notes))
     deck.table(slide, 0.6, 1.5, 12.1, rows, [3.7, 1.5, 6.9], size=16, header_size=15, row_h=0.5)
     y = 1.5 + 0.5 * len(rows) + 0.25
-    deck.box(slide, 0.6, y, 12.1, 0.5,
-             f"{text['checks']} contrôles à chaque exécution · {text['passed']} réussis · "
-             f"{text['warnings']} avertissement(s) ce mois-ci", size=20, bold=True, colour=WINE)
-    deck.box(slide, 0.6, y + 0.55, 12.1, 0.5,
-             f"+ {len(defects)} pannes simulées dans les tests automatiques : toutes arrêtées au bon contrôle",
-             size=18, colour=INK)
+    deck.box(
+        slide,
+        0.6,
+        y,
+        12.1,
+        0.5,
+        f"{text['checks']} contrôles à chaque exécution · {text['passed']} réussis · "
+        f"{text['warnings']} avertissement(s) ce mois-ci",
+        size=20,
+        bold=True,
+        colour=WINE,
+    )
+    deck.box(
+        slide,
+        0.6,
+        y + 0.55,
+        12.1,
+        0.5,
+        f"+ {len(defects)} pannes simulées dans les tests automatiques : toutes arrêtées au bon contrôle",
+        size=18,
+        colour=INK,
+    )
 
 
 def robustness_slide(deck: Deck, model: Lineage) -> None:
     channels = ", ".join(channel_names(model)) or "journal"
-    notes = ("Quatre classes d'échec, chacune avec son code de sortie :\n"
-             "- données rejetées (3) : jamais relancé, les mêmes fichiers échoueraient de la même façon ; le message "
-             "en français nomme le fichier, la colonne, les lignes et quoi corriger ; on corrige et on relance le mois ;\n"
-             f"- panne technique (4) : DuckDB verrouillé, disque plein, dossier inaccessible ; relancé automatiquement ({retry_text(model)}) ;\n"
-             "- bug (1) : arrêt, trace technique pour l'équipe data ;\n"
-             "- succès (0) : le dossier du mois est publié d'un seul coup.\n"
-             f"L'alerte (branche errors du flow) part par : {channels}, avec l'étape en échec et le lien vers l'exécution.\n"
-             "Rien n'est publié en cas d'échec ; le rapport du mois précédent reste intact ; les preuves sont gardées (journal, rapport qualité).")
+    notes = (
+        "Quatre classes d'échec, chacune avec son code de sortie :\n"
+        "- données rejetées (3) : jamais relancé, les mêmes fichiers échoueraient de la même façon ; le message "
+        "en français nomme le fichier, la colonne, les lignes et quoi corriger ; on corrige et on relance le mois ;\n"
+        f"- panne technique (4) : DuckDB verrouillé, disque plein, dossier inaccessible ; relancé automatiquement ({retry_text(model)}) ;\n"
+        "- bug (1) : arrêt, trace technique pour l'équipe data ;\n"
+        "- succès (0) : le dossier du mois est publié d'un seul coup.\n"
+        f"L'alerte (branche errors du flow) part par : {channels}, avec l'étape en échec et le lien vers l'exécution.\n"
+        "Rien n'est publié en cas d'échec ; le rapport du mois précédent reste intact ; les preuves sont gardées (journal, rapport qualité)."
+    )
     slide = deck.slide("Quand quelque chose casse", notes)
-    deck.bullets(slide, 0.8, 1.7, 11.8, 5.0, [
-        ("Données incorrectes : ", "arrêt immédiat, jamais relancé, message clair au propriétaire du fichier"),
-        ("Panne technique : ", f"relance automatique ({retry_text(model)})"),
-        ("Alerte : ", f"{channels}, avec l'étape en échec et le lien"),
-        ("Arrêt contrôlé : ", "rien n'est publié, le mois précédent reste intact"),
-        ("Journaux : ", "une ligne par étape et par contrôle, lisible et archivée"),
-    ], size=24, space=18)
+    deck.bullets(
+        slide,
+        0.8,
+        1.7,
+        11.8,
+        5.0,
+        [
+            ("Données incorrectes : ", "arrêt immédiat, jamais relancé, message clair au propriétaire du fichier"),
+            ("Panne technique : ", f"relance automatique ({retry_text(model)})"),
+            ("Alerte : ", f"{channels}, avec l'étape en échec et le lien"),
+            ("Arrêt contrôlé : ", "rien n'est publié, le mois précédent reste intact"),
+            ("Journaux : ", "une ligne par étape et par contrôle, lisible et archivée"),
+        ],
+        size=24,
+        space=18,
+    )
 
 
 def results_slide(deck: Deck, facts: RunFacts, text: dict) -> None:
@@ -1447,34 +1730,50 @@ def results_slide(deck: Deck, facts: RunFacts, text: dict) -> None:
     from pptx.util import Inches, Pt
 
     s = facts.summary
-    stages = " ; ".join(f"{name} {fr_number(v['rows_in'])} → {fr_number(v['rows_out'])} lignes" for name, v in s["stages"].items())
-    notes = (f"Résultats de l'exécution {s['run_id']} (mois {s['period']}), lus dans run_summary.json et les extractions.\n"
-             f"CA total {text['ca_total']} sur {text['products']} produits.\n"
-             f"Premium : {text['premium_count']} vins, {text['premium_ca']} ({text['premium_share_ca']} du CA). "
-             f"Ordinaires : {text['ordinary_count']} vins, {text['ordinary_ca']}.\n"
-             f"Prix moyen {text['mean']}, écart-type {text['std']} (population) : un vin est premium quand son z-score dépasse "
-             f"{text['z']}, soit un prix supérieur à {text['cutoff']}.\n"
-             f"Volumes par étape : {stages}.")
+    stages = " ; ".join(
+        f"{name} {fr_number(v['rows_in'])} → {fr_number(v['rows_out'])} lignes" for name, v in s["stages"].items()
+    )
+    notes = (
+        f"Résultats de l'exécution {s['run_id']} (mois {s['period']}), lus dans run_summary.json et les extractions.\n"
+        f"CA total {text['ca_total']} sur {text['products']} produits.\n"
+        f"Premium : {text['premium_count']} vins, {text['premium_ca']} ({text['premium_share_ca']} du CA). "
+        f"Ordinaires : {text['ordinary_count']} vins, {text['ordinary_ca']}.\n"
+        f"Prix moyen {text['mean']}, écart-type {text['std']} (population) : un vin est premium quand son z-score dépasse "
+        f"{text['z']}, soit un prix supérieur à {text['cutoff']}.\n"
+        f"Volumes par étape : {stages}."
+    )
     slide = deck.slide(f"Résultats du mois {s['period']}", notes)
-    cards = [("CA total", text["ca_total"]), ("Produits", text["products"]),
-             ("Vins premium", f"{text['premium_count']} · {text['premium_ca']}"),
-             ("Vins ordinaires", f"{text['ordinary_count']} · {text['ordinary_ca']}")]
+    cards = [
+        ("CA total", text["ca_total"]),
+        ("Produits", text["products"]),
+        ("Vins premium", f"{text['premium_count']} · {text['premium_ca']}"),
+        ("Vins ordinaires", f"{text['ordinary_count']} · {text['ordinary_ca']}"),
+    ]
     for i, (label, value) in enumerate(cards):
         y = 1.55 + i * 1.12
         card = slide.shapes.add_shape(1, Inches(0.6), Inches(y), Inches(6.2), Inches(0.98))
         deck.fill(card, "#F7F2F3", "#E3D3D7")
         deck.box(slide, 0.75, y + 0.05, 6.0, 0.35, label, size=15, colour=GREY)
         deck.box(slide, 0.75, y + 0.36, 6.0, 0.6, value, size=26, bold=True, colour=WINE)
-    deck.box(slide, 0.6, 6.05, 6.3, 0.9,
-             f"Prix moyen {text['mean']} · écart-type {text['std']}\nPremium au-delà de {text['cutoff']} (z-score > {text['z']})",
-             size=15, colour=INK)
+    deck.box(
+        slide,
+        0.6,
+        6.05,
+        6.3,
+        0.9,
+        f"Prix moyen {text['mean']} · écart-type {text['std']}\nPremium au-delà de {text['cutoff']} (z-score > {text['z']})",
+        size=15,
+        colour=INK,
+    )
     data = CategoryChartData()
     data.categories = ["Nombre de vins", "Chiffre d'affaires"]
     premium_ca = float(sum((w.revenue for w in facts.premium), Decimal(0)))
     ordinary_ca = float(sum((w.revenue for w in facts.ordinary), Decimal(0)))
     data.add_series("Premium", (s["premium_count"], premium_ca))
     data.add_series("Ordinaires", (s["ordinary_count"], ordinary_ca))
-    frame = slide.shapes.add_chart(XL_CHART_TYPE.COLUMN_STACKED_100, Inches(7.2), Inches(1.5), Inches(5.6), Inches(5.4), data)
+    frame = slide.shapes.add_chart(
+        XL_CHART_TYPE.COLUMN_STACKED_100, Inches(7.2), Inches(1.5), Inches(5.6), Inches(5.4), data
+    )
     frame.name = "chart-premium-split"
     chart = frame.chart
     chart.has_title = True
@@ -1495,7 +1794,7 @@ def results_slide(deck: Deck, facts: RunFacts, text: dict) -> None:
     plot.has_data_labels = True
     labels = plot.data_labels
     labels.show_percentage = False
-    labels.number_format = '0.0%'
+    labels.number_format = "0.0%"
     labels.number_format_is_linked = False
     labels.font.size = Pt(13)
     labels.font.color.rgb = deck.rgb("#FFFFFF")
@@ -1508,7 +1807,9 @@ def results_slide(deck: Deck, facts: RunFacts, text: dict) -> None:
             label.text_frame.text = fr_percent(value, totals[k])
             label.text_frame.paragraphs[0].runs[0].font.size = Pt(14)
             label.text_frame.paragraphs[0].runs[0].font.bold = True
-            label.text_frame.paragraphs[0].runs[0].font.color.rgb = deck.rgb("#FFFFFF" if series.name == "Ordinaires" else INK)
+            label.text_frame.paragraphs[0].runs[0].font.color.rgb = deck.rgb(
+                "#FFFFFF" if series.name == "Ordinaires" else INK
+            )
 
 
 def top_products_slide(deck: Deck, facts: RunFacts) -> None:
@@ -1519,13 +1820,18 @@ def top_products_slide(deck: Deck, facts: RunFacts) -> None:
     top = facts.top(10)
     short = lambda name: name if len(name) <= 48 else name[:47] + "…"  # noqa: E731
     notes = ["Les 10 produits au plus fort chiffre d'affaires (prix × quantité vendue) :"]
-    notes += [f"{i}. {w.name} (produit {w.product_id}, {'premium' if w.premium else 'ordinaire'}) : "
-              f"{fr_euros(w.revenue)}, prix {fr_euros(w.price)}" for i, w in enumerate(top, 1)]
+    notes += [
+        f"{i}. {w.name} (produit {w.product_id}, {'premium' if w.premium else 'ordinaire'}) : "
+        f"{fr_euros(w.revenue)}, prix {fr_euros(w.price)}"
+        for i, w in enumerate(top, 1)
+    ]
     slide = deck.slide("Top 10 des produits par chiffre d'affaires", "\n".join(notes))
     data = CategoryChartData(number_format='#,##0" €"')
     data.categories = [short(w.name) + (" ★" if w.premium else "") for w in top]
     data.add_series("CA (€)", [float(w.revenue) for w in top])
-    frame = slide.shapes.add_chart(XL_CHART_TYPE.BAR_CLUSTERED, Inches(0.6), Inches(1.45), Inches(12.1), Inches(5.2), data)
+    frame = slide.shapes.add_chart(
+        XL_CHART_TYPE.BAR_CLUSTERED, Inches(0.6), Inches(1.45), Inches(12.1), Inches(5.2), data
+    )
     frame.name = "chart-top-products"
     chart = frame.chart
     chart.has_title = False
@@ -1551,25 +1857,40 @@ def top_products_slide(deck: Deck, facts: RunFacts) -> None:
 def next_steps_slide(deck: Deck, facts: RunFacts, model: Lineage, text: dict) -> None:
     schedule = next((n.lines[0] for n in model.of_kind("trigger")), "à la date prévue")
     channels = french_list(channel_names(model, optional_only=True))
-    notes = ("Ce qui reste à faire pour passer en production :\n"
-             "- déployer les flows et le code sur le serveur Kestra de la DSI (scripts/deploy.py, voir docs/DEPLOY.md) ; "
-             "le pipeline n'a pas encore tourné sur un serveur Kestra, seulement en local et dans les tests ;\n"
-             f"- activer les alertes {channels or ''} (secrets et clés dans Kestra) et choisir les destinataires ;\n"
-             f"- première exécution planifiée : {schedule} ;\n"
-             f"- les {text['warnings']} avertissement(s) de ce mois sont des corrections à faire dans les fichiers sources "
-             "(détail dans le rapport qualité) ;\n"
-             "- chaque mois : rapport qualité HTML (rapport_qualite.html) pour suivre les volumes et les contrôles.")
+    notes = (
+        "Ce qui reste à faire pour passer en production :\n"
+        "- déployer les flows et le code sur le serveur Kestra de la DSI (scripts/deploy.py, voir docs/DEPLOY.md) ; "
+        "le pipeline n'a pas encore tourné sur un serveur Kestra, seulement en local et dans les tests ;\n"
+        f"- activer les alertes {channels or ''} (secrets et clés dans Kestra) et choisir les destinataires ;\n"
+        f"- première exécution planifiée : {schedule} ;\n"
+        f"- les {text['warnings']} avertissement(s) de ce mois sont des corrections à faire dans les fichiers sources "
+        "(détail dans le rapport qualité) ;\n"
+        "- chaque mois : rapport qualité HTML (rapport_qualite.html) pour suivre les volumes et les contrôles."
+    )
     slide = deck.slide("Prochaines étapes", notes)
-    deck.bullets(slide, 0.8, 1.7, 11.8, 5.0, [
-        ("Installer ", "sur le serveur Kestra de la DSI et faire un premier mois réel"),
-        ("Brancher les alertes ", f"{channels} et choisir qui les reçoit" if channels else "et choisir qui les reçoit"),
-        ("Lancement automatique : ", schedule),
-        ("Faire corriger ", "à la source les avertissements signalés chaque mois"),
-        ("Suivre ", "chaque mois le rapport qualité (volumes, contrôles)"),
-    ], size=24, space=18)
+    deck.bullets(
+        slide,
+        0.8,
+        1.7,
+        11.8,
+        5.0,
+        [
+            ("Installer ", "sur le serveur Kestra de la DSI et faire un premier mois réel"),
+            (
+                "Brancher les alertes ",
+                f"{channels} et choisir qui les reçoit" if channels else "et choisir qui les reçoit",
+            ),
+            ("Lancement automatique : ", schedule),
+            ("Faire corriger ", "à la source les avertissements signalés chaque mois"),
+            ("Suivre ", "chaque mois le rapport qualité (volumes, contrôles)"),
+        ],
+        size=24,
+        space=18,
+    )
 
 
 # =============================================================================== command ====
+
 
 def write_lineage(root: Path, drawio: Path, svg: Path | None) -> list[Path]:
     model = build_lineage(root)
@@ -1583,13 +1904,19 @@ def write_lineage(root: Path, drawio: Path, svg: Path | None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", type=Path, default=REPO, help="repository holding flows/ and subflows/ (default: this one)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--root", type=Path, default=REPO, help="repository holding flows/ and subflows/ (default: this one)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     lineage = sub.add_parser("lineage", help="write the draw.io lineage diagram (and its SVG preview) from the flows")
     lineage.add_argument("--output", type=Path, default=None, help=f"default: {DRAWIO}")
     lineage.add_argument("--svg", type=Path, default=None, help=f"SVG preview (default: {SVG}; 'none' to skip)")
-    lineage.add_argument("--check", action="store_true", help="write nothing; exit 1 if the files differ from the flows")
+    lineage.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if the files differ from the flows"
+    )
     presentation = sub.add_parser("presentation", help="write the COPIL deck from a run folder")
     presentation.add_argument("--run", type=Path, required=True, help="a published run folder, OUTPUT/PERIOD")
     presentation.add_argument("--output", type=Path, default=None, help=f"default: {PPTX}")
@@ -1601,8 +1928,11 @@ def main(argv: list[str] | None = None) -> int:
         svg = None if str(args.svg) == "none" else (args.svg or root / SVG)
         if args.check:
             model = build_lineage(root)
-            stale = [str(p) for p, text in ((drawio, to_drawio(model)), (svg, to_svg(model) if svg else None))
-                     if p and (not p.is_file() or p.read_text(encoding="utf-8") != text)]
+            stale = [
+                str(p)
+                for p, text in ((drawio, to_drawio(model)), (svg, to_svg(model) if svg else None))
+                if p and (not p.is_file() or p.read_text(encoding="utf-8") != text)
+            ]
             if stale:
                 print(f"stale: {', '.join(stale)}; run: python scripts/make_docs.py lineage", file=sys.stderr)
                 return 1

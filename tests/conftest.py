@@ -37,6 +37,7 @@ def real_dir() -> Path:
 # With CI set (.ci/run sets it), a test that skips without being real_data FAILS: a CI that skips
 # what it claims to run (the deploy tests without ../shared, a tmpfs it could not mount) is not green.
 
+
 def ci_strict_skips() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
@@ -51,12 +52,18 @@ def pytest_collection_modifyitems(config, items):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if (report.skipped and not hasattr(report, "wasxfail") and ci_strict_skips()
-            and item.get_closest_marker("real_data") is None):
+    if (
+        report.skipped
+        and not hasattr(report, "wasxfail")
+        and ci_strict_skips()
+        and item.get_closest_marker("real_data") is None
+    ):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
-        report.longrepr = (f"skipped in CI, and not a real_data test: {reason} "
-                           "(only the tests that need ../shared may skip; see tests/conftest.py)")
+        report.longrepr = (
+            f"skipped in CI, and not a real_data test: {reason} "
+            "(only the tests that need ../shared may skip; see tests/conftest.py)"
+        )
 
 
 @pytest.fixture
@@ -84,5 +91,11 @@ def read_workbook(path: Path) -> tuple[list[str], list[list]]:
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """The console command as a user runs it (``python -m`` so no install is assumed)."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "namespace_files"))
-    return subprocess.run([sys.executable, "-m", "bottleneck_pipeline", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "bottleneck_pipeline", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )

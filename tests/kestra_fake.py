@@ -9,6 +9,7 @@ query parameters, a content type the operation's requestBody declares, multipart
 content types as the schema says, an auth scheme the operation accepts. Anything else is recorded
 in `violations`; its own 2xx answers are checked against the spec's response schemas too.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,6 +33,7 @@ SCHEME_OF = {"basicAuth": "basic", "bearerAuth": "bearer"}
 
 # --------------------------------------------------------------------------------------------
 # The OpenAPI checker.
+
 
 class OpenApiSpec:
     def __init__(self, path: Path = SPEC_PATH):
@@ -223,6 +225,7 @@ def split_multipart(content_type: str, body: bytes):
 # --------------------------------------------------------------------------------------------
 # The fake server.
 
+
 @dataclass
 class Recorded:
     method: str
@@ -252,8 +255,14 @@ class Reply(Exception):
 
 def error(status, message, path):
     # Micronaut/Kestra error body shape.
-    return Reply(status, {"message": message, "_links": {"self": {"href": path, "templated": False}},
-                          "_embedded": {"errors": [{"message": message}]}})
+    return Reply(
+        status,
+        {
+            "message": message,
+            "_links": {"self": {"href": path, "templated": False}},
+            "_embedded": {"errors": [{"message": message}]},
+        },
+    )
 
 
 def subflow_targets(node):
@@ -274,13 +283,13 @@ class FakeKestra:
         self.spec = spec
         self.user, self.password, self.token = user, password, token
         self.tenants = set(tenants)
-        self.flows: dict[tuple[str, str], dict] = {}      # (namespace, id) -> {"source", "revision"}
-        self.files: dict[str, dict[str, bytes]] = {}      # namespace -> {"/a/b.py": content}
+        self.flows: dict[tuple[str, str], dict] = {}  # (namespace, id) -> {"source", "revision"}
+        self.files: dict[str, dict[str, bytes]] = {}  # namespace -> {"/a/b.py": content}
         self.requests: list[Recorded] = []
         self.violations: list[str] = []
-        self.constraints: dict[str, str] = {}             # flow id -> violation text validate returns
-        self.failures: list[int] = []                     # statuses to answer to the next requests
-        self.delay = 0.0                                  # seconds to sleep before every answer
+        self.constraints: dict[str, str] = {}  # flow id -> violation text validate returns
+        self.failures: list[int] = []  # statuses to answer to the next requests
+        self.delay = 0.0  # seconds to sleep before every answer
         self.lock = threading.Lock()
         self.server = None
 
@@ -292,6 +301,7 @@ class FakeKestra:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 fake.handle(self)
+
             do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
 
             def log_message(self, *args):
@@ -300,7 +310,7 @@ class FakeKestra:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.server.block_on_close = False
-        self.server.handle_error = lambda request, address: None   # clients that timed out and left
+        self.server.handle_error = lambda request, address: None  # clients that timed out and left
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         return self
 
@@ -334,10 +344,18 @@ class FakeKestra:
         body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
         query = parse_qs(url.query, keep_blank_values=True)
         template, operation, path_params, parts, problems = self.spec.check_request(
-            handler.command, url.path, query, handler.headers, body)
-        record = Recorded(handler.command, url.path, operation and operation.get("operationId"),
-                          {k: v[0] for k, v in query.items()}, handler.headers.get("Content-Type", ""), body,
-                          path_params, parts)
+            handler.command, url.path, query, handler.headers, body
+        )
+        record = Recorded(
+            handler.command,
+            url.path,
+            operation and operation.get("operationId"),
+            {k: v[0] for k, v in query.items()},
+            handler.headers.get("Content-Type", ""),
+            body,
+            path_params,
+            parts,
+        )
         with self.lock:
             self.requests.append(record)
             self.violations += problems
@@ -362,8 +380,9 @@ class FakeKestra:
         else:
             data = payload or b""
         with self.lock:
-            self.violations += self.spec.check_response(handler.command, template, operation, reply.status,
-                                                        reply.media, payload)
+            self.violations += self.spec.check_response(
+                handler.command, template, operation, reply.status, reply.media, payload
+            )
         try:
             handler.send_response(reply.status)
             if data:
@@ -395,8 +414,15 @@ class FakeKestra:
     def flow_json(self, namespace, flow_id, with_source):
         stored = self.flows[(namespace, flow_id)]
         doc = yaml.safe_load(stored["source"])
-        body = {"id": flow_id, "namespace": namespace, "revision": stored["revision"], "tasks": doc.get("tasks", []),
-                "disabled": False, "deleted": False, "draft": False}
+        body = {
+            "id": flow_id,
+            "namespace": namespace,
+            "revision": stored["revision"],
+            "tasks": doc.get("tasks", []),
+            "disabled": False,
+            "deleted": False,
+            "draft": False,
+        }
         if with_source:
             body["source"] = stored["source"]
         return body
@@ -414,8 +440,7 @@ class FakeKestra:
         # Kestra's FlowService.checkValidSubflows on create and update.
         for namespace, flow_id in subflow_targets(doc.get("tasks", [])):
             if (namespace, flow_id) not in self.flows:
-                raise error(422, f"Invalid entity: The subflow '{flow_id}' not found in namespace '{namespace}'.",
-                            path)
+                raise error(422, f"Invalid entity: The subflow '{flow_id}' not found in namespace '{namespace}'.", path)
 
     def op_validateFlows(self, record: Recorded):
         results = []
@@ -432,8 +457,11 @@ class FakeKestra:
             constraint = self.constraints.get(doc.get("id"))
             if missing or constraint:
                 result["constraints"] = constraint or "; ".join(f"{k}: must not be null" for k in missing)
-            warnings = [f"The subflow '{f}' not found in namespace '{n}'."
-                        for n, f in subflow_targets(doc.get("tasks", [])) if (n, f) not in self.flows]
+            warnings = [
+                f"The subflow '{f}' not found in namespace '{n}'."
+                for n, f in subflow_targets(doc.get("tasks", []))
+                if (n, f) not in self.flows
+            ]
             if warnings:
                 result["warnings"] = warnings
             results.append(result)
@@ -508,13 +536,17 @@ class FakeKestra:
     def op_listNamespaceDirectoryFiles(self, record: Recorded):
         files = self.files.get(record.path_params["namespace"], {})
         directory = self.file_path(record, "/").rstrip("/")
-        below = [p[len(directory) + 1:] for p in files if p.startswith(directory + "/")]
+        below = [p[len(directory) + 1 :] for p in files if p.startswith(directory + "/")]
         if directory and not below:
             raise error(404, f"Directory not found: {directory}", record.path)
         entries = {}
         for rest in below:
             name, _, deeper = rest.partition("/")
-            entries[name] = ("Directory" if deeper else "File",
-                             0 if deeper else len(files[f"{directory}/{name}"]))
-        return Reply(200, [{"fileName": name, "type": kind, "size": size, "creationTime": 0, "lastModifiedTime": 0}
-                           for name, (kind, size) in sorted(entries.items())])
+            entries[name] = ("Directory" if deeper else "File", 0 if deeper else len(files[f"{directory}/{name}"]))
+        return Reply(
+            200,
+            [
+                {"fileName": name, "type": kind, "size": size, "creationTime": 0, "lastModifiedTime": 0}
+                for name, (kind, size) in sorted(entries.items())
+            ],
+        )

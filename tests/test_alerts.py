@@ -14,7 +14,7 @@ STAGE_LINES = (
     "Fail on a condition\n"
 )
 RUN_LINES = (
-    "[clean] Subflow execution [[link execution=\"4ar7\" flowId=\"clean\" namespace=\"bottleneck.reporting\"]] "
+    '[clean] Subflow execution [[link execution="4ar7" flowId="clean" namespace="bottleneck.reporting"]] '
     "ends in FAILED state\n"
 )
 
@@ -28,12 +28,15 @@ def test_the_checks_message_is_kept_and_kestras_own_lines_are_not():
 
 
 def test_a_missing_inbox_workbook_says_where_to_drop_it_once():
-    line = ("java.io.FileNotFoundException: /app/storage/main/bottleneck/reporting/_files/inbox/erp.xlsx "
-            "(No such file or directory)")
+    line = (
+        "java.io.FileNotFoundException: /app/storage/main/bottleneck/reporting/_files/inbox/erp.xlsx "
+        "(No such file or directory)"
+    )
     trace = "\tat io.kestra.core.storages.InternalStorage.getFile(InternalStorage.java:120)"
     assert actionable("\n".join([line, trace, line, line])) == [
         "Le fichier inbox/erp.xlsx est absent des fichiers du namespace bottleneck.reporting : déposez-le "
-        "(Kestra > Namespaces > bottleneck.reporting > Files > inbox/erp.xlsx), puis relancez l'exécution."]
+        "(Kestra > Namespaces > bottleneck.reporting > Files > inbox/erp.xlsx), puis relancez l'exécution."
+    ]
 
 
 def test_the_runs_own_lines_lose_their_task_prefix():
@@ -41,8 +44,13 @@ def test_the_runs_own_lines_lose_their_task_prefix():
 
 
 def test_the_alert_names_period_stage_fix_and_links():
-    text = compose("2026-09", "clean", "http://k/ui/main/executions/bottleneck.reporting/clean/A",
-                   "http://k/ui/main/executions/bottleneck.reporting/monthly_revenue/B", ["Corrigez erp.xlsx."])
+    text = compose(
+        "2026-09",
+        "clean",
+        "http://k/ui/main/executions/bottleneck.reporting/clean/A",
+        "http://k/ui/main/executions/bottleneck.reporting/monthly_revenue/B",
+        ["Corrigez erp.xlsx."],
+    )
     assert text.splitlines() == [
         "[BottleNeck] Échec du calcul mensuel du chiffre d'affaires, période 2026-09. Rien n'a été publié pour ce mois.",
         "Étape en échec : clean (nettoyage).",

@@ -47,9 +47,9 @@ def test_scaled_inputs_keep_the_method_invariants(tmp_path):
     # replica 0 is the source itself; keys of replica 1 are fresh, the rest is copied
     erp, source = scaled["erp"], tables["erp"]
     n = len(source) - 1
-    assert erp[1:n + 1] == source[1:]
-    assert [row[1:] for row in erp[n + 1:]] == [row[1:] for row in source[1:]]
-    assert not {row[0] for row in erp[n + 1:]} & {row[0] for row in source[1:]}
+    assert erp[1 : n + 1] == source[1:]
+    assert [row[1:] for row in erp[n + 1 :]] == [row[1:] for row in source[1:]]
+    assert not {row[0] for row in erp[n + 1 :]} & {row[0] for row in source[1:]}
     # the text keys keep their flavour
     skus = {row[0] for row in scaled["web"][1:] if isinstance(row[0], str)}
     skus |= {row[1] for row in scaled["liaison"][1:] if isinstance(row[1], str)}
@@ -67,11 +67,18 @@ def test_max_factor_fits_an_xlsx_sheet():
 
 def _revenue(rows: list[tuple]) -> pa.Table:
     names = list(REPORT_COLUMNS)
-    types = [pa.string(), pa.string(), pa.string(), pa.decimal128(18, 2), pa.int64(),
-             pa.decimal128(18, 2), pa.float64(), pa.string()]
+    types = [
+        pa.string(),
+        pa.string(),
+        pa.string(),
+        pa.decimal128(18, 2),
+        pa.int64(),
+        pa.decimal128(18, 2),
+        pa.float64(),
+        pa.string(),
+    ]
     assert len(names) == len(types) == len(rows[0] if rows else types)
-    return pa.table({name: pa.array([r[j] for r in rows], kind)
-                     for j, (name, kind) in enumerate(zip(names, types))})
+    return pa.table({name: pa.array([r[j] for r in rows], kind) for j, (name, kind) in enumerate(zip(names, types))})
 
 
 D = Decimal
@@ -84,8 +91,19 @@ TRICKY = [
     ("6", "nbsp\u00a0", "\u2003em", D("3.33"), 3, D("9.99"), 0.125, "ordinaire"),
     ("7", "emoji 🍷", "x" * 20000, D("4.44"), 1, D("4.44"), 12.3456, "premium"),
     ("8", "y" * 40000, "é" * 33000, D("6.66"), 1, D("6.66"), 0.0, "ordinaire"),
-] + [(str(10 + i), str(20000 + i), f"Vin {i}", (D(i) / 7).quantize(D("0.01")), i % 13, None,
-      (i - 150) / 37, "premium" if i > 280 else "ordinaire") for i in range(1, 300)]
+] + [
+    (
+        str(10 + i),
+        str(20000 + i),
+        f"Vin {i}",
+        (D(i) / 7).quantize(D("0.01")),
+        i % 13,
+        None,
+        (i - 150) / 37,
+        "premium" if i > 280 else "ordinaire",
+    )
+    for i in range(1, 300)
+]
 
 
 def _reference(path: Path, revenue: pa.Table) -> None:
@@ -118,18 +136,36 @@ def _reference(path: Path, revenue: pa.Table) -> None:
 
 def _data_cells(path: Path) -> list[tuple]:
     sheet = load_workbook(path)[REVENUE_SHEET]
-    return [(c.coordinate, c.value, c.data_type, c.number_format, c.font.b, c.alignment.wrap_text)
-            for row in sheet.iter_rows(min_row=2) for c in row if c.value is not None
-            and c.row > 1 and (c.column > 1 or c.value != "Total")
-            and not (isinstance(c.value, str) and c.value.startswith("=SUM"))]
+    return [
+        (c.coordinate, c.value, c.data_type, c.number_format, c.font.b, c.alignment.wrap_text)
+        for row in sheet.iter_rows(min_row=2)
+        for c in row
+        if c.value is not None
+        and c.row > 1
+        and (c.column > 1 or c.value != "Total")
+        and not (isinstance(c.value, str) and c.value.startswith("=SUM"))
+    ]
 
 
 @pytest.mark.parametrize("rows", [TRICKY, []], ids=["tricky", "empty"])
 def test_bulk_rows_are_the_cells_xlsxwriter_wrote(tmp_path, rows):
     revenue = _revenue(rows)
     total = sum((v for v in revenue["revenue_eur"].to_pylist() if v is not None), Decimal(0))
-    summary = Summary("2026-01", total, revenue.num_rows, 0, Decimal(0), revenue.num_rows, total,
-                      2.0, 1.0, 1.0, 3.0, "2026-01-01 00:00:00 CET", {})
+    summary = Summary(
+        "2026-01",
+        total,
+        revenue.num_rows,
+        0,
+        Decimal(0),
+        revenue.num_rows,
+        total,
+        2.0,
+        1.0,
+        1.0,
+        3.0,
+        "2026-01-01 00:00:00 CET",
+        {},
+    )
     report_workbook.write_report(tmp_path / "new.xlsx", revenue, summary)
     _reference(tmp_path / "old.xlsx", revenue)
     new, old = _data_cells(tmp_path / "new.xlsx"), _data_cells(tmp_path / "old.xlsx")

@@ -35,13 +35,17 @@ def failing(results) -> list[str]:
 
 
 def check_report(work: Path) -> list[str]:
-    return failing(pipeline.check_stage("report", {"products": work / "merge" / "products.parquet"},
-                                        work / "report", {}))
+    return failing(
+        pipeline.check_stage("report", {"products": work / "merge" / "products.parquet"}, work / "report", {})
+    )
 
 
 def check_classify(work: Path, threshold: float = 2.0) -> list[str]:
-    return failing(pipeline.check_stage("classify", {"revenue": work / "report" / "revenue.parquet"},
-                                        work / "classify", {"z_threshold": threshold}))
+    return failing(
+        pipeline.check_stage(
+            "classify", {"revenue": work / "report" / "revenue.parquet"}, work / "classify", {"z_threshold": threshold}
+        )
+    )
 
 
 @pytest.fixture
@@ -51,8 +55,10 @@ def copy(stages, tmp_path) -> Path:
 
 
 def test_untouched_outputs_pass_every_gate(stages):
-    for stage, inputs in (("clean", {n: stages / "ingest" / f"{n}.parquet" for n in pipeline.TABLES}),
-                          ("merge", {n: stages / "clean" / f"{n}.parquet" for n in pipeline.TABLES})):
+    for stage, inputs in (
+        ("clean", {n: stages / "ingest" / f"{n}.parquet" for n in pipeline.TABLES}),
+        ("merge", {n: stages / "clean" / f"{n}.parquet" for n in pipeline.TABLES}),
+    ):
         assert failing(pipeline.check_stage(stage, inputs, stages / stage, {})) == []
     assert check_report(stages) == []
     assert check_classify(stages) == []
@@ -62,16 +68,19 @@ def tamper_revenue(work: Path, row: int, column: str, value) -> None:
     table, provenance = read_parquet(work / "report" / "revenue.parquet")
     values = table[column].to_pylist()
     values[row] = value
-    table = table.set_column(table.schema.get_field_index(column), column,
-                             pa.array(values, table.schema.field(column).type))
+    table = table.set_column(
+        table.schema.get_field_index(column), column, pa.array(values, table.schema.field(column).type)
+    )
     write_parquet(table, work / "report" / "revenue.parquet", provenance)
 
 
 def test_a_wrong_revenue_line_is_caught(copy):
     tamper_revenue(copy, 3, "revenue_eur", Decimal("1.00"))
-    assert check_report(copy) == ["report.revenue.line_is_price_times_quantity",
-                                  "report.revenue.total_is_sum_of_lines",
-                                  "report.workbook.matches_revenue"]
+    assert check_report(copy) == [
+        "report.revenue.line_is_price_times_quantity",
+        "report.revenue.total_is_sum_of_lines",
+        "report.workbook.matches_revenue",
+    ]
 
 
 def test_a_reported_total_that_is_not_the_sum_is_caught(copy):
@@ -132,8 +141,10 @@ def test_a_french_extract_that_differs_from_the_machine_one_is_caught(copy):
     """Only the French deliverable is wrong (a lost wine): the machine/ form tells."""
     ordinary = extract(copy, "vins_ordinaires.csv")
     write_extract(copy / "classify" / "vins_ordinaires.csv", ordinary.slice(1))
-    assert check_classify(copy) == ["classify.extracts.machine_form_matches",
-                                    "classify.partition.complete_and_disjoint"]
+    assert check_classify(copy) == [
+        "classify.extracts.machine_form_matches",
+        "classify.partition.complete_and_disjoint",
+    ]
 
 
 def test_a_french_zscore_that_is_not_the_rounded_value_is_caught(copy):
@@ -166,8 +177,7 @@ def test_extracts_made_with_another_threshold_are_caught(copy):
 
 def test_french_summary_names_the_failed_gate(copy):
     tamper_revenue(copy, 0, "revenue_eur", Decimal("0.00"))
-    results = pipeline.check_stage("report", {"products": copy / "merge" / "products.parquet"},
-                                   copy / "report", {})
+    results = pipeline.check_stage("report", {"products": copy / "merge" / "products.parquet"}, copy / "report", {})
     text = summary_fr(results)
     assert text.startswith("2/5 contrôles réussis, 3 bloquant(s).")
     assert "BLOQUANT [report.revenue.line_is_price_times_quantity]" in text
@@ -181,11 +191,15 @@ def test_warnings_count_exactly_what_the_workbooks_hold(stages, sample_dir):
     erp_rows = [dict(zip(erp_columns, r)) for r in erp_rows]
     unique_erp = {tuple(r.values()) for r in erp_rows}  # exact duplicates counted once
     negative = {r[0] for r in unique_erp if r[2] is not None and r[2] < 0}
-    contradicting = {r[0] for r in unique_erp
-                     if (r[4] == "instock" and r[3] <= 0) or (r[4] == "outofstock" and r[3] > 0)}
+    contradicting = {
+        r[0] for r in unique_erp if (r[4] == "instock" and r[3] <= 0) or (r[4] == "outofstock" and r[3] > 0)
+    }
     web_columns, web_rows = read_workbook(sample_dir / "web.xlsx")
-    web_skus = {str(r[web_columns.index("sku")]) for r in web_rows
-                if r[web_columns.index("post_type")] == "product" and r[web_columns.index("sku")] is not None}
+    web_skus = {
+        str(r[web_columns.index("sku")])
+        for r in web_rows
+        if r[web_columns.index("post_type")] == "product" and r[web_columns.index("sku")] is not None
+    }
     _, links = read_workbook(sample_dir / "liaison.xlsx")
     dangling = {str(p) for p, s in links if s is not None and str(s) not in web_skus}
 
@@ -194,7 +208,11 @@ def test_warnings_count_exactly_what_the_workbooks_hold(stages, sample_dir):
     assert clean["clean.erp.no_negative_price"].offending_count == len(negative) > 0
     assert {r["product_id"] for r in clean["clean.erp.no_negative_price"].rows} == {str(p) for p in negative}
     assert clean["clean.erp.stock_status_consistent"].offending_count == len(contradicting) > 0
-    merged = {r.id: r for r in pipeline.check_stage(
-        "merge", {n: stages / "clean" / f"{n}.parquet" for n in pipeline.TABLES}, stages / "merge", {})}
+    merged = {
+        r.id: r
+        for r in pipeline.check_stage(
+            "merge", {n: stages / "clean" / f"{n}.parquet" for n in pipeline.TABLES}, stages / "merge", {}
+        )
+    }
     orphans = merged["merge.orphans.links_to_missing_web_product"]
     assert orphans.offending_count == len(dangling) > 0 and orphans.severity == "warn"

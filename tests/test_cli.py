@@ -22,8 +22,9 @@ def usage_error(argv: list[str], capsys) -> str:
     return capsys.readouterr().err
 
 
-@pytest.mark.parametrize("period", ["2026-10\n", " 2026-10", "2026-10 ", "2026-1", "2026-13",
-                                    "2026/10", "２０２６-10", "2026-10-01"])
+@pytest.mark.parametrize(
+    "period", ["2026-10\n", " 2026-10", "2026-10 ", "2026-1", "2026-13", "2026/10", "２０２６-10", "2026-10-01"]
+)
 def test_a_period_that_is_not_exactly_yyyy_mm_is_refused(period, tmp_path, capsys):
     err = usage_error(["run", "--output", str(tmp_path), "--period", period], capsys)
     assert f"argument --period: {period!r} is not YYYY-MM (e.g. 2026-11), without spaces" in err
@@ -32,15 +33,19 @@ def test_a_period_that_is_not_exactly_yyyy_mm_is_refused(period, tmp_path, capsy
 
 def test_an_empty_period_is_refused_rather_than_read_as_this_month(tmp_path, capsys):
     err = usage_error(["run", "--output", str(tmp_path), "--period", ""], capsys)
-    assert ("argument --period: empty: give YYYY-MM (e.g. 2026-11), or omit --period for the "
-            "current month (Paris time)") in err
+    assert (
+        "argument --period: empty: give YYYY-MM (e.g. 2026-11), or omit --period for the current month (Paris time)"
+    ) in err
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("argv", [
-    ["report", "--products", "p.parquet", "--out-dir", "out", "--period", "2026-10\n"],
-    ["finalize", "--dir", "run", "--period", ""],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "--products", "p.parquet", "--out-dir", "out", "--period", "2026-10\n"],
+        ["finalize", "--dir", "run", "--period", ""],
+    ],
+)
 def test_the_kestra_commands_check_the_period_too(argv, capsys):
     assert "argument --period:" in usage_error(argv, capsys)
 
@@ -59,8 +64,10 @@ def test_an_output_that_is_a_file_is_a_usage_error(tmp_path, capsys):
     status = main(["run", "--output", str(output), "--period", "2026-10", "--retry-delay", "0"])
     err = capsys.readouterr().err
     assert status == 2, err
-    assert f"FAILED (usage): output {output}: {output} is a file, not a folder; give a folder " \
-           "(created when missing)" in err
+    assert (
+        f"FAILED (usage): output {output}: {output} is a file, not a folder; give a folder "
+        "(created when missing)" in err
+    )
     assert "bug" not in err and "Traceback" not in err
     assert output.read_text() == "not a folder\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["output"]

@@ -1,5 +1,6 @@
 """scripts/deploy.py run as a subprocess against a fake Kestra that checks every request
 against the official OpenAPI description (see tests/kestra_fake.py)."""
+
 from __future__ import annotations
 
 import os
@@ -67,8 +68,11 @@ NAMESPACE_FILES = {
     "bottleneck_pipeline/cli.py": b"def main():\r\n    return 0\n",
     "bottleneck_pipeline/sql/clean/products.sql": b"select 1 as product_id\n",
 }
-JUNK = ["bottleneck_pipeline/__pycache__/cli.cpython-311.pyc", "bottleneck_pipeline/stray.pyc",
-        "bottleneck_pipeline.egg-info/PKG-INFO"]
+JUNK = [
+    "bottleneck_pipeline/__pycache__/cli.cpython-311.pyc",
+    "bottleneck_pipeline/stray.pyc",
+    "bottleneck_pipeline.egg-info/PKG-INFO",
+]
 
 
 @pytest.fixture(scope="session")
@@ -90,8 +94,9 @@ def test_the_vendored_excerpt_is_the_official_description_cut_down():
         sys.path.remove(str(SPEC_PATH.parent))
     with open(FULL_SPEC, encoding="utf-8") as handle:
         full = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    assert SPEC_PATH.read_text(encoding="utf-8") == make_openapi_excerpt.render(full), \
+    assert SPEC_PATH.read_text(encoding="utf-8") == make_openapi_excerpt.render(full), (
         "run: python tests/fixtures/make_openapi_excerpt.py ../shared/kestra/openapi-2.0.yml"
+    )
 
 
 @pytest.fixture
@@ -123,17 +128,34 @@ def deploy(fake, root, *args, env=None, server=None):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("KESTRA_")}
     environment.update({"KESTRA_USER": USER, "KESTRA_PASSWORD": PASSWORD} if env is None else env)
     result = subprocess.run(
-        [sys.executable, str(DEPLOY), "--server", server or fake.url, "--root", str(root),
-         "--retry-base-delay", "0", "--timeout", "5", *args],
-        capture_output=True, text=True, env=environment, timeout=60)
+        [
+            sys.executable,
+            str(DEPLOY),
+            "--server",
+            server or fake.url,
+            "--root",
+            str(root),
+            "--retry-base-delay",
+            "0",
+            "--timeout",
+            "5",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+    )
     if fake is not None:
         assert fake.violations == [], "requests or answers outside the OpenAPI description"
     return result
 
 
 def ops(fake, *, writes_only=False):
-    return [(r.operation_id, r.path_params.get("id") or r.query.get("path"))
-            for r in (fake.writes() if writes_only else fake.requests)]
+    return [
+        (r.operation_id, r.path_params.get("id") or r.query.get("path"))
+        for r in (fake.writes() if writes_only else fake.requests)
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -168,8 +190,10 @@ def test_first_deploy_validates_then_pushes_everything_in_order(fake, repo):
 
     assert "namespace file bottleneck_pipeline/cli.py: uploaded" in result.stdout
     assert f"flow {NS}.monthly: created" in result.stdout
-    assert "done: flows: 4 created, 0 updated, 0 unchanged, 0 deleted; " \
-           "namespace files: 3 uploaded, 0 unchanged, 0 deleted" in result.stdout
+    assert (
+        "done: flows: 4 created, 0 updated, 0 unchanged, 0 deleted; "
+        "namespace files: 3 uploaded, 0 unchanged, 0 deleted" in result.stdout
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -181,16 +205,20 @@ def test_rerun_writes_nothing_and_a_change_updates_only_that(fake, repo):
     assert again.returncode == 0, again.stderr
     assert fake.writes() == []
     assert f"flow {NS}.ingest: unchanged" in again.stdout
-    assert "flows: 0 created, 0 updated, 4 unchanged, 0 deleted; " \
-           "namespace files: 0 uploaded, 3 unchanged, 0 deleted" in again.stdout
+    assert (
+        "flows: 0 created, 0 updated, 4 unchanged, 0 deleted; "
+        "namespace files: 0 uploaded, 3 unchanged, 0 deleted" in again.stdout
+    )
 
     fake.requests.clear()
     (repo / "subflows/clean.yml").write_text(FLOWS["subflows/clean.yml"].replace("message: clean", "message: v2"))
     write(repo / "namespace_files/bottleneck_pipeline/cli.py", b"def main():\n    return 1\n")
     changed = deploy(fake, repo)
     assert changed.returncode == 0, changed.stderr
-    assert ops(fake, writes_only=True) == [("createNamespaceFile", "/bottleneck_pipeline/cli.py"),
-                                          ("updateFlow", "clean")]
+    assert ops(fake, writes_only=True) == [
+        ("createNamespaceFile", "/bottleneck_pipeline/cli.py"),
+        ("updateFlow", "clean"),
+    ]
     assert fake.flows[(NS, "clean")]["revision"] == 2
     assert f"flow {NS}.clean: updated" in changed.stdout
 
@@ -208,11 +236,15 @@ def test_dry_run_sends_no_write(fake, repo):
     assert list(fake.flows) == [(NS, "gone")]
 
 
-@pytest.mark.parametrize("env", [
-    {"KESTRA_USER": USER, "KESTRA_PASSWORD": "wrong-" + PASSWORD},
-    {"KESTRA_API_TOKEN": "tok-" + PASSWORD},
-    {},
-], ids=["bad-password", "bad-token", "no-credentials"])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"KESTRA_USER": USER, "KESTRA_PASSWORD": "wrong-" + PASSWORD},
+        {"KESTRA_API_TOKEN": "tok-" + PASSWORD},
+        {},
+    ],
+    ids=["bad-password", "bad-token", "no-credentials"],
+)
 def test_authentication_failure_is_clear_and_leaks_no_secret(fake, repo, env):
     result = deploy(fake, repo, env=env)
     assert result.returncode == 4
@@ -275,12 +307,18 @@ def test_validation_violations_stop_before_any_write(fake, repo):
 
 def test_kestra_rejection_shows_its_message(fake, repo):
     # Validation only warns about a missing subflow; creating the caller is refused (422).
-    write(repo / "flows/monthly.yml", (FLOWS["flows/monthly.yml"] + """\
+    write(
+        repo / "flows/monthly.yml",
+        (
+            FLOWS["flows/monthly.yml"]
+            + """\
   - id: extra
     type: io.kestra.plugin.core.flow.Subflow
     namespace: shared.alerts
     flowId: notify
-""").encode())
+"""
+        ).encode(),
+    )
     result = deploy(fake, repo)
     assert result.returncode == 6
     assert "flows/monthly.yml: warning: The subflow 'notify' not found in namespace 'shared.alerts'" in result.stdout
@@ -316,10 +354,15 @@ def test_prune_deletes_only_stale_items_of_the_namespace(fake, repo):
     result = deploy(fake, repo, "--prune")
     assert result.returncode == 0, result.stderr
     deletes = ops(fake, writes_only=True)[-3:]
-    assert deletes == [("deleteFlow", "old_stage"), ("deleteFileDirectory", "/legacy"),
-                       ("deleteFileDirectory", "/bottleneck_pipeline/old.py")]
-    assert set(fake.flows) == {(NS, Path(rel).stem) for rel in FLOWS} | {(f"{NS}.archive", "old_stage"),
-                                                                         ("other.team", "other")}
+    assert deletes == [
+        ("deleteFlow", "old_stage"),
+        ("deleteFileDirectory", "/legacy"),
+        ("deleteFileDirectory", "/bottleneck_pipeline/old.py"),
+    ]
+    assert set(fake.flows) == {(NS, Path(rel).stem) for rel in FLOWS} | {
+        (f"{NS}.archive", "old_stage"),
+        ("other.team", "other"),
+    }
     assert set(fake.files[NS]) == {"/" + p for p in NAMESPACE_FILES} | {"/inbox/erp.xlsx"}
     assert fake.files["other.team"] == {"/bottleneck_pipeline/old.py": b"theirs"}
     assert f"flow {NS}.old_stage: deleted" in result.stdout
@@ -362,7 +405,9 @@ tasks:
 
 
 def test_namespace_override_refuses_an_unsafe_rewrite(fake, repo):
-    write(repo / "subflows/script.yml", f"""\
+    write(
+        repo / "subflows/script.yml",
+        f"""\
 id: script
 namespace: {NS}
 tasks:
@@ -372,7 +417,8 @@ tasks:
       print('''
       namespace: {NS}
       ''')
-""".encode())
+""".encode(),
+    )
     result = deploy(fake, repo, "--namespace", "bottleneck.staging")
     assert result.returncode == 2
     assert "subflows/script.yml: cannot safely rewrite namespace" in result.stderr
@@ -390,14 +436,22 @@ def test_flows_must_agree_on_the_namespace(fake, repo):
 def test_help_documents_exit_codes_and_dry_run():
     result = subprocess.run([sys.executable, str(DEPLOY), "--help"], capture_output=True, text=True)
     assert result.returncode == 0
-    for text in ("exit codes:", "4  authentication", "5  server or network", "KESTRA_API_TOKEN",
-                 "POST /flows/validate: validation writes nothing"):
+    for text in (
+        "exit codes:",
+        "4  authentication",
+        "5  server or network",
+        "KESTRA_API_TOKEN",
+        "POST /flows/validate: validation writes nothing",
+    ):
         assert text in result.stdout
 
 
 def test_usage_errors_exit_2(repo):
-    bad = subprocess.run([sys.executable, str(DEPLOY), "--server", "http://u:p@localhost:8080", "--root", str(repo)],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, str(DEPLOY), "--server", "http://u:p@localhost:8080", "--root", str(repo)],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and "must not contain credentials" in bad.stderr
     missing = subprocess.run([sys.executable, str(DEPLOY)], capture_output=True, text=True)
     assert missing.returncode == 2
@@ -405,25 +459,29 @@ def test_usage_errors_exit_2(repo):
 
 def test_secrets_stay_out_of_usage_errors_and_reprs():
     env = {**os.environ, "KESTRA_PASSWORD": PASSWORD}
-    pasted = subprocess.run([sys.executable, str(DEPLOY), "--server", PASSWORD], capture_output=True, text=True,
-                            env=env)
+    pasted = subprocess.run(
+        [sys.executable, str(DEPLOY), "--server", PASSWORD], capture_output=True, text=True, env=env
+    )
     assert pasted.returncode == 2 and PASSWORD not in pasted.stderr
 
     import importlib.util
+
     module_spec = importlib.util.spec_from_file_location("deploy_module", DEPLOY)
     module = importlib.util.module_from_spec(module_spec)
     sys.modules["deploy_module"] = module  # dataclasses look their module up there
     module_spec.loader.exec_module(module)
     assert PASSWORD not in repr(module.Credentials(user=USER, password=PASSWORD))
     assert PASSWORD not in repr(module.Credentials(token=PASSWORD))
-    client = module.KestraClient("http://x", "main", module.Credentials(token=PASSWORD), timeout=1, retries=0,
-                                 base_delay=0, dry_run=True)
+    client = module.KestraClient(
+        "http://x", "main", module.Credentials(token=PASSWORD), timeout=1, retries=0, base_delay=0, dry_run=True
+    )
     assert PASSWORD not in repr(client)
 
 
 def test_the_fake_reports_requests_outside_the_spec(fake):
     # The checker itself: wrong content type, wrong multipart field, missing query parameter.
     import requests
+
     session = requests.Session()
     session.auth = (USER, PASSWORD)
     api = f"{fake.url}/api/v1/main"

@@ -20,7 +20,7 @@ def test_check_catalogue_is_in_sync():
 
 def test_readme_starts_with_the_two_commands_ci_runs():
     commands = re.findall(r"```bash\n(.*?)\n```", readme(), re.S)
-    assert commands[0].endswith("pip install -e \".[dev]\" && bottleneck run")
+    assert commands[0].endswith('pip install -e ".[dev]" && bottleneck run')
     assert commands[1] == ". .venv/bin/activate && python -m pytest -q"
     ci = (REPO / ".ci" / "run").read_text()
     assert "python -m pytest -q" in ci and 'pip install --quiet -e ".[dev]"' in ci

@@ -30,6 +30,7 @@ NBSP = "\u00a0"
 
 # --- reading the flows independently of the generator ---------------------------------------
 
+
 def read_flows(root: Path) -> dict[str, dict]:
     flows = {}
     for path in sorted(list((root / "flows").rglob("*.yml")) + list((root / "subflows").rglob("*.yml"))):
@@ -77,18 +78,23 @@ def plain(value: str) -> str:
 
 # --- the lineage ----------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def lineage_text() -> str:
     return make_docs.to_drawio(make_docs.build_lineage(REPO))
 
 
 def test_committed_lineage_is_what_the_flows_give_now(lineage_text):
-    for path, expected in ((REPO / make_docs.DRAWIO, lineage_text),
-                           (REPO / make_docs.SVG, make_docs.to_svg(make_docs.build_lineage(REPO)))):
+    for path, expected in (
+        (REPO / make_docs.DRAWIO, lineage_text),
+        (REPO / make_docs.SVG, make_docs.to_svg(make_docs.build_lineage(REPO))),
+    ):
         assert path.is_file(), f"{path.relative_to(REPO)} is missing: run `{REGENERATE}`"
         committed = path.read_text(encoding="utf-8").replace("\r\n", "\n")  # a CRLF checkout is not stale
-        assert committed == expected, (f"{path.relative_to(REPO)} is out of date with flows/ and subflows/: "
-                                       f"run `{REGENERATE}` and commit the result")
+        assert committed == expected, (
+            f"{path.relative_to(REPO)} is out of date with flows/ and subflows/: "
+            f"run `{REGENERATE}` and commit the result"
+        )
 
 
 def test_lineage_is_deterministic_plain_drawio(lineage_text):
@@ -117,7 +123,7 @@ def test_lineage_is_a_well_formed_diagram(lineage_text):
     frames = {i for i, c in vertices.items() if "dashed=1" in c.get("style", "")}
     solid = sorted(set(boxes) - frames)
     for i, a in enumerate(solid):
-        for b in solid[i + 1:]:
+        for b in solid[i + 1 :]:
             (ax, ay, aw, ah), (bx, by, bw, bh) = boxes[a], boxes[b]
             assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, f"{a} overlaps {b}"
     model = make_docs.build_lineage(REPO)
@@ -241,8 +247,12 @@ outputs:
 
 
 def test_generator_reads_any_flow_layout(tmp_path):
-    for folder, name, text in (("flows", "parent", MINI_PARENT), ("subflows", "step_a", MINI_A),
-                               ("subflows", "step_a_test", MINI_A_TEST), ("subflows", "step_b", MINI_B)):
+    for folder, name, text in (
+        ("flows", "parent", MINI_PARENT),
+        ("subflows", "step_a", MINI_A),
+        ("subflows", "step_a_test", MINI_A_TEST),
+        ("subflows", "step_b", MINI_B),
+    ):
         (tmp_path / folder).mkdir(exist_ok=True)
         (tmp_path / folder / f"{name}.yml").write_text(text, encoding="utf-8")
     model = make_docs.build_lineage(tmp_path)
@@ -260,6 +270,7 @@ def test_generator_reads_any_flow_layout(tmp_path):
 
 
 # --- the presentation -----------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def deck(tmp_path_factory):
@@ -320,8 +331,11 @@ def defect_functions() -> list[str]:
     import ast
 
     tree = ast.parse((REPO / "tests" / "test_fault_injection.py").read_text(encoding="utf-8"))
-    return [node.name for node in tree.body if isinstance(node, ast.FunctionDef)
-            and [a.arg for a in node.args.args] == ["t", "d"]]
+    return [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and [a.arg for a in node.args.args] == ["t", "d"]
+    ]
 
 
 def test_deck_workflow_slide_has_a_shape_per_stage(deck):
@@ -341,6 +355,7 @@ def test_deck_top_products_chart_matches_the_extracts(deck):
         with open(folder / "machine" / name, encoding="utf-8-sig", newline="") as handle:
             wines += [(Decimal(r["ca_eur"]), r["product_id"]) for r in csv.DictReader(handle, delimiter=";")]
     expected = [float(ca) for ca, _ in sorted(wines, key=lambda w: (-w[0], w[1]))[:10]]
-    chart = next(shape.chart for s in prs.slides for shape in s.shapes
-                 if shape.has_chart and shape.name == "chart-top-products")
+    chart = next(
+        shape.chart for s in prs.slides for shape in s.shapes if shape.has_chart and shape.name == "chart-top-products"
+    )
     assert list(chart.plots[0].series[0].values) == expected

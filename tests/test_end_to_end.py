@@ -22,8 +22,9 @@ FIGURES = ("products", "ca_total", "premium_count", "ordinary_count")
 
 
 def run_month(input_dir: Path, output: Path, period: str = "2026-11", **options) -> dict:
-    return run(RunOptions(input_dir, output, period, retry_delay=0, **options),
-               RunLog("test", period, stream=io.StringIO()))
+    return run(
+        RunOptions(input_dir, output, period, retry_delay=0, **options), RunLog("test", period, stream=io.StringIO())
+    )
 
 
 def figures(summary: dict) -> dict:
@@ -111,8 +112,15 @@ def test_run_summary_contents(sample_run, reference):
     assert on_disk["removed_rows"]["web"]["empty_row"] == 40  # the generator plants 40
     assert on_disk["versions"]["duckdb"]
     assert sorted(p.name for p in folder.iterdir()) == [
-        "machine", "quality_report.json", "rapport_ca.xlsx", "rapport_qualite.html", "run.log",
-        "run_summary.json", "vins_ordinaires.csv", "vins_premium.csv"]
+        "machine",
+        "quality_report.json",
+        "rapport_ca.xlsx",
+        "rapport_qualite.html",
+        "run.log",
+        "run_summary.json",
+        "vins_ordinaires.csv",
+        "vins_premium.csv",
+    ]
     assert sorted(p.name for p in (folder / "machine").iterdir()) == ["vins_ordinaires.csv", "vins_premium.csv"]
 
 
@@ -123,8 +131,16 @@ def test_report_workbook_as_a_manager_opens_it(sample_run, reference):
     assert workbook.sheetnames == ["Synthèse", "CA par produit"]
     sheet = workbook["CA par produit"]
     header = [c.value for c in sheet[1]]
-    assert header == ["Identifiant produit", "SKU web", "Vin", "Prix (€)", "Quantité vendue", "CA (€)",
-                      "Z-score du prix", "Classe"]
+    assert header == [
+        "Identifiant produit",
+        "SKU web",
+        "Vin",
+        "Prix (€)",
+        "Quantité vendue",
+        "CA (€)",
+        "Z-score du prix",
+        "Classe",
+    ]
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == f"A1:H{products + 1}"
     rows = list(sheet.iter_rows(min_row=2, max_row=products + 1, values_only=True))
@@ -169,8 +185,15 @@ def test_extracts_format_and_partition(sample_run, reference):
 @pytest.mark.slow
 def test_rerun_of_a_period_gives_the_same_data(sample_dir, tmp_path):
     first = run_month(sample_dir, tmp_path)
-    saved = {name: (tmp_path / "2026-11" / name).read_bytes() for name in (
-        "vins_premium.csv", "vins_ordinaires.csv", "machine/vins_premium.csv", "machine/vins_ordinaires.csv")}
+    saved = {
+        name: (tmp_path / "2026-11" / name).read_bytes()
+        for name in (
+            "vins_premium.csv",
+            "vins_ordinaires.csv",
+            "machine/vins_premium.csv",
+            "machine/vins_ordinaires.csv",
+        )
+    }
     second = run_month(sample_dir, tmp_path)
     assert figures(first) == figures(second)
     for name, content in saved.items():

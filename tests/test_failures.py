@@ -25,8 +25,11 @@ LOG_KEYS = {"time", "level", "run_id", "period", "stage", "event", "rows_in", "r
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def failure_log(output: Path) -> list[dict]:
@@ -42,10 +45,17 @@ def retries(events: list[dict]) -> int:
 def duckdb_locked_by_another_process(path: Path, seconds: float):
     """A second process opens the DuckDB file (taking its write lock) and holds it."""
     ready = path.with_suffix(".ready")
-    holder = subprocess.Popen([sys.executable, "-c",
-                               "import duckdb, pathlib, sys, time; con = duckdb.connect(sys.argv[1]); "
-                               "pathlib.Path(sys.argv[2]).touch(); time.sleep(float(sys.argv[3]))",
-                               str(path), str(ready), str(seconds)])
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, pathlib, sys, time; con = duckdb.connect(sys.argv[1]); "
+            "pathlib.Path(sys.argv[2]).touch(); time.sleep(float(sys.argv[3]))",
+            str(path),
+            str(ready),
+            str(seconds),
+        ]
+    )
     try:
         deadline = time.monotonic() + 20
         while not ready.exists():
@@ -64,8 +74,11 @@ AS_ROOT = [] if os.geteuid() == 0 else ["sudo", "-n"]
 @contextmanager
 def tmpfs(path: Path, size: str):
     path.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run([*AS_ROOT, "mount", "-t", "tmpfs", "-o", f"size={size},mode=1777", "tmpfs", str(path)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        [*AS_ROOT, "mount", "-t", "tmpfs", "-o", f"size={size},mode=1777", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
     if mounted.returncode != 0:  # a skip: with CI set, a failure (tests/conftest.py)
         pytest.skip(f"cannot mount a tmpfs here to simulate the file system: {mounted.stderr.strip()}")
     try:
@@ -88,8 +101,19 @@ def test_locked_duckdb_is_retried_then_stops_as_infrastructure(tmp_path):
     database, output = tmp_path / "work.duckdb", tmp_path / "out"
     before = previous_month(output)
     with duckdb_locked_by_another_process(database, seconds=60):
-        result = run_cli("--database", str(database), "run", "--output", str(output),
-                         "--period", "2026-10", "--retries", "2", "--retry-delay", "0.05")
+        result = run_cli(
+            "--database",
+            str(database),
+            "run",
+            "--output",
+            str(output),
+            "--period",
+            "2026-10",
+            "--retries",
+            "2",
+            "--retry-delay",
+            "0.05",
+        )
     assert result.returncode == 4, result.stderr
     assert "FAILED (infrastructure) at stage ingest" in result.stderr
     assert "Could not set lock" in result.stderr and "réessayée automatiquement" in result.stderr
@@ -103,10 +127,30 @@ def test_a_lock_released_meanwhile_is_absorbed_by_the_retries(tmp_path):
     database, output = tmp_path / "work.duckdb", tmp_path / "out"
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "namespace_files"))
     with duckdb_locked_by_another_process(database, seconds=600) as holder:
-        run = subprocess.Popen([sys.executable, "-m", "bottleneck_pipeline", "--log-format", "json",
-                                "--database", str(database), "run", "--output", str(output),
-                                "--period", "2026-10", "--retries", "3", "--retry-delay", "0.5"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        run = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bottleneck_pipeline",
+                "--log-format",
+                "json",
+                "--database",
+                str(database),
+                "run",
+                "--output",
+                str(output),
+                "--period",
+                "2026-10",
+                "--retries",
+                "3",
+                "--retry-delay",
+                "0.5",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         events = []
         for line in run.stdout:  # the other process lets go once our run has failed once
             events.append(json.loads(line))
@@ -122,8 +166,7 @@ def test_read_only_output_is_infrastructure(tmp_path):
     with tmpfs(tmp_path / "ro", "4m") as output:
         before = previous_month(output)
         subprocess.run([*AS_ROOT, "mount", "-o", "remount,ro", str(output)], check=True)
-        result = run_cli("run", "--output", str(output), "--period", "2026-10",
-                         "--retries", "1", "--retry-delay", "0")
+        result = run_cli("run", "--output", str(output), "--period", "2026-10", "--retries", "1", "--retry-delay", "0")
         assert result.returncode == 4, result.stderr
         assert "FAILED (infrastructure)" in result.stderr and "Read-only file system" in result.stderr
         assert "retry" in result.stdout  # retried once before giving up
@@ -135,8 +178,7 @@ def test_read_only_output_is_infrastructure(tmp_path):
 def test_full_disk_is_infrastructure_and_publishes_nothing(tmp_path):
     with tmpfs(tmp_path / "full", "160k") as output:  # room for the staging, not for the outputs
         before = previous_month(output)
-        result = run_cli("run", "--output", str(output), "--period", "2026-10",
-                         "--retries", "1", "--retry-delay", "0")
+        result = run_cli("run", "--output", str(output), "--period", "2026-10", "--retries", "1", "--retry-delay", "0")
         assert result.returncode == 4, result.stderr
         assert "No space left on device" in result.stderr
         assert not (output / "2026-10").exists()
@@ -163,8 +205,17 @@ def test_disk_full_injected_at_the_write_is_retried(tmp_path, monkeypatch, capsy
 
 
 def test_missing_input_folder_is_infrastructure(tmp_path):
-    result = run_cli("run", "--input", str(tmp_path / "not-mounted"), "--output", str(tmp_path / "out"),
-                     "--retries", "2", "--retry-delay", "0")
+    result = run_cli(
+        "run",
+        "--input",
+        str(tmp_path / "not-mounted"),
+        "--output",
+        str(tmp_path / "out"),
+        "--retries",
+        "2",
+        "--retry-delay",
+        "0",
+    )
     assert result.returncode == 4
     assert "Dossier d'entrée inaccessible" in result.stderr
     assert retries(failure_log(tmp_path / "out")) == 2
@@ -177,8 +228,9 @@ def test_a_data_rejection_is_never_retried(tmp_path):
     write_workbook(inputs / "erp.xlsx", columns, rows + [list(rows[0][:2]) + [99.99] + list(rows[0][3:])])
     for name in ("web", "liaison"):
         (inputs / f"{name}.xlsx").write_bytes((SAMPLE / f"{name}.xlsx").read_bytes())
-    result = run_cli("run", "--input", str(inputs), "--output", str(tmp_path / "out"),
-                     "--retries", "5", "--retry-delay", "0")
+    result = run_cli(
+        "run", "--input", str(inputs), "--output", str(tmp_path / "out"), "--retries", "5", "--retry-delay", "0"
+    )
     assert result.returncode == 3
     events = failure_log(tmp_path / "out")
     assert retries(events) == 0
@@ -189,17 +241,42 @@ def test_a_data_rejection_is_never_retried(tmp_path):
 @pytest.mark.slow
 def test_log_lines_are_structured_and_hold_no_secret(tmp_path):
     secret = "s3cr3t-do-not-log-4242"
-    env = dict(os.environ, KESTRA_PASSWORD=secret, SLACK_WEBHOOK_URL=f"https://hooks.example/{secret}",
-               PYTHONPATH=str(Path(__file__).resolve().parents[1] / "namespace_files"))
-    result = subprocess.run([sys.executable, "-m", "bottleneck_pipeline", "--log-format", "json",
-                             "--run-id", "exec-123", "run", "--output", str(tmp_path), "--period", "2026-10"],
-                            capture_output=True, text=True, env=env)
+    env = dict(
+        os.environ,
+        KESTRA_PASSWORD=secret,
+        SLACK_WEBHOOK_URL=f"https://hooks.example/{secret}",
+        PYTHONPATH=str(Path(__file__).resolve().parents[1] / "namespace_files"),
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bottleneck_pipeline",
+            "--log-format",
+            "json",
+            "--run-id",
+            "exec-123",
+            "run",
+            "--output",
+            str(tmp_path),
+            "--period",
+            "2026-10",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert all(set(line) == LOG_KEYS for line in lines)
     assert {line["run_id"] for line in lines} == {"exec-123"}
     assert [line["stage"] for line in lines if line["event"] == "done"] == [
-        "ingest", "clean", "merge", "report", "classify"]
+        "ingest",
+        "clean",
+        "merge",
+        "report",
+        "classify",
+    ]
     saved = (tmp_path / "2026-10" / "run.log").read_text()
     assert secret not in result.stdout + result.stderr + saved
 
@@ -211,7 +288,8 @@ def test_a_period_left_aside_by_a_killed_publish_is_restored(tmp_path):
     aside.mkdir(parents=True)
     (aside / "run_summary.json").write_text('{"period": "2026-10"}\n')
     before = digest(aside)
-    result = run_cli("run", "--input", str(tmp_path / "missing"), "--output", str(output),
-                     "--period", "2026-10", "--retries", "0")
+    result = run_cli(
+        "run", "--input", str(tmp_path / "missing"), "--output", str(output), "--period", "2026-10", "--retries", "0"
+    )
     assert result.returncode == 4  # this run fails, but first it puts the earlier folder back
     assert digest(output / "2026-10") == before and not aside.exists()

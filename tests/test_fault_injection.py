@@ -32,20 +32,25 @@ def col(tables: Tables, table: str, name: str) -> int:
 
 def linked_product(tables: Tables, offset: int = 0) -> tuple[list, list, list]:
     """An ERP row, its link row and its web product row (a product that is sold)."""
-    web_rows = {r[col(tables, "web", "sku")]: r for r in tables["web"][1]
-                if r[col(tables, "web", "post_type")] == "product"}
+    web_rows = {
+        r[col(tables, "web", "sku")]: r for r in tables["web"][1] if r[col(tables, "web", "post_type")] == "product"
+    }
     erp_rows = {r[0]: r for r in tables["erp"][1]}
-    found = [(erp_rows[link[0]], link, web_rows[link[1]]) for link in tables["liaison"][1]
-             if link[1] in web_rows and link[0] in erp_rows]
+    found = [
+        (erp_rows[link[0]], link, web_rows[link[1]])
+        for link in tables["liaison"][1]
+        if link[1] in web_rows and link[0] in erp_rows
+    ]
     return found[offset]
 
 
 # --- the defects: each edits the tables (or the files) and names the gate that must fire ------
 
+
 def missing_column(t: Tables, d: Path):
     columns, rows = t["erp"]
     i = columns.index("price")
-    t["erp"] = (columns[:i] + columns[i + 1:], [r[:i] + r[i + 1:] for r in rows])
+    t["erp"] = (columns[:i] + columns[i + 1 :], [r[:i] + r[i + 1 :] for r in rows])
 
 
 def renamed_column(t: Tables, d: Path):
@@ -157,10 +162,12 @@ def too_many_unlinked_web_products(t: Tables, d: Path):
 
 # --- issue 12: cells read empty, ambiguous headers, numbers out of range, misleading positions --
 
+
 def error_cell(ref: str, error: str) -> Callable:
     def edit(workbook, sheet):
         sheet[ref] = error
         sheet[ref].data_type = "e"  # an error cell, as Excel saves #N/A or #REF!
+
     return edit
 
 
@@ -168,6 +175,7 @@ def error_cell(ref: str, error: str) -> Callable:
 def formula_without_its_value(t: Tables, d: Path):
     def edit(workbook, sheet):
         sheet["C6"] = "=C5*2"  # saved by a tool that does not compute: no cached value
+
     write_then_edit(t, d, "erp", edit)
 
 
@@ -242,6 +250,7 @@ def title_above_the_header(t: Tables, d: Path):
     def edit(workbook, sheet):
         sheet.insert_rows(1, 2)
         sheet["A1"] = "Table de liaison ERP / web - octobre"
+
     write_then_edit(t, d, "liaison", edit)
 
 
@@ -253,6 +262,7 @@ def the_data_on_a_hidden_first_sheet(t: Tables, d: Path):
         notes.append(["Remarques"])
         notes.append(["export vérifié"])
         workbook.active = 1
+
     write_then_edit(t, d, "web", edit)
 
 
@@ -268,6 +278,7 @@ def an_old_copy_on_a_hidden_first_sheet(t: Tables, d: Path):
         old.sheet_state = "hidden"
         workbook.move_sheet(old, -1)
         workbook.active = 1
+
     write_then_edit(t, d, "erp", edit)
 
 
@@ -311,53 +322,105 @@ DEFECTS: list[tuple[Callable, str, str | tuple[str, ...]]] = [
     (every_row_orphaned, "clean.web.lost_sales_within_ceiling", "Ventes perdues au-delà du plafond"),
     (too_many_unlinked_web_products, "clean.web.lost_sales_within_ceiling", "Ventes perdues au-delà du plafond"),
     # issue 12: (file, column or cell, what to do) named in each message
-    (formula_without_its_value, "ingest.erp.uncomputed_formulas",
-     ("erp.xlsx (catalogue ERP), feuille 'Sheet'", "C6 (colonne 'price', =C5*2)", "recalculez (F9)")),
-    (na_error_in_a_price, "ingest.erp.error_cells",
-     ("erp.xlsx (catalogue ERP), feuille 'Sheet'", "C9 = #N/A (colonne 'price')")),
+    (
+        formula_without_its_value,
+        "ingest.erp.uncomputed_formulas",
+        ("erp.xlsx (catalogue ERP), feuille 'Sheet'", "C6 (colonne 'price', =C5*2)", "recalculez (F9)"),
+    ),
+    (
+        na_error_in_a_price,
+        "ingest.erp.error_cells",
+        ("erp.xlsx (catalogue ERP), feuille 'Sheet'", "C9 = #N/A (colonne 'price')"),
+    ),
     (ref_error_in_the_sales, "ingest.web.error_cells", ("web.xlsx", "F12 = #REF! (colonne 'total_sales')")),
     (div0_error_in_a_link, "ingest.liaison.error_cells", ("liaison.xlsx", "B7 = #DIV/0! (colonne 'id_web')")),
     (value_error_in_a_product_id, "ingest.erp.error_cells", ("erp.xlsx", "A15 = #VALUE! (colonne 'product_id')")),
-    (merged_prices, "ingest.erp.merged_cells",
-     ("erp.xlsx", "C20:C22 (colonne 'price')", "supprimez la fusion de cellules")),
+    (
+        merged_prices,
+        "ingest.erp.merged_cells",
+        ("erp.xlsx", "C20:C22 (colonne 'price')", "supprimez la fusion de cellules"),
+    ),
     (merged_link_keys, "ingest.liaison.merged_cells", ("liaison.xlsx", "A5:A6 (colonne 'product_id')")),
     (merged_sales_cells, "ingest.web.merged_cells", ("web.xlsx", "E30:F30 (colonne 'total_sales')")),
-    (price_column_twice, "ingest.erp.unique_headers",
-     ("erp.xlsx", "la colonne 'price' apparaît 2 fois (colonnes C 'price' et F 'price')")),
-    (sales_column_twice_up_to_case_and_spaces, "ingest.web.unique_headers",
-     ("web.xlsx", "la colonne 'total_sales' apparaît 2 fois (colonnes F 'total_sales' et AC ' TOTAL_SALES ')")),
-    (quantity_near_1e15, "ingest.web.quantity_sold.range",
-     ("web.xlsx", "colonne 'total_sales' (F)", "= 999999999999999")),
-    (price_beyond_the_decimal_type, "ingest.erp.price_eur.range",
-     ("erp.xlsx", "colonne 'price' (C)", "cellule C12 = 100000000000000000000")),
-    (stock_beyond_bigint, "ingest.erp.stock_quantity.range",
-     ("erp.xlsx", "colonne 'stock_quantity' (D)", "cellule D13 = -10000000000000000000")),
-    (blank_rows_above_the_header, "ingest.erp.price_eur.type",
-     ("erp.xlsx", "colonne 'price' (C)", "(lignes 10 ; ex. 'douze')")),
-    (title_above_the_header, "ingest.liaison.product_id.not_null",
-     ("liaison.xlsx", "colonne 'product_id' (A) vide sur 1 ligne(s) (lignes 11 ;")),
-    (the_data_on_a_hidden_first_sheet, "ingest.web.required_columns",
-     ("web.xlsx", "'sku'", "Colonnes trouvées sur la ligne 1 de la feuille 'Notes' : Remarques")),
-    (an_old_copy_on_a_hidden_first_sheet, "ingest.erp.price_eur.type",
-     ("erp.xlsx (catalogue ERP), feuille 'Octobre', colonne 'price' (C)", "(lignes 5 ; ex. 'vingt')")),
-    (placeholder_product_id, "ingest.erp.product_id.not_null",
-     ("erp.xlsx", "colonne 'product_id' (A) vide sur 1 ligne(s) (lignes 14 ;")),
-    (no_break_space_product_id, "ingest.liaison.product_id.not_null",
-     ("liaison.xlsx", "colonne 'product_id' (A) vide sur 1 ligne(s) (lignes 22 ;")),
-    (null_text_product_id, "ingest.liaison.product_id.not_null",
-     ("liaison.xlsx", "colonne 'product_id' (A) vide sur 1 ligne(s) (lignes 23 ;")),
-    (two_erp_files_differing_by_case, "ingest.erp.file_present",
-     ("erp.xlsx", "plusieurs fichiers portent ce nom (ERP.xlsx, erp.xlsx)")),
+    (
+        price_column_twice,
+        "ingest.erp.unique_headers",
+        ("erp.xlsx", "la colonne 'price' apparaît 2 fois (colonnes C 'price' et F 'price')"),
+    ),
+    (
+        sales_column_twice_up_to_case_and_spaces,
+        "ingest.web.unique_headers",
+        ("web.xlsx", "la colonne 'total_sales' apparaît 2 fois (colonnes F 'total_sales' et AC ' TOTAL_SALES ')"),
+    ),
+    (
+        quantity_near_1e15,
+        "ingest.web.quantity_sold.range",
+        ("web.xlsx", "colonne 'total_sales' (F)", "= 999999999999999"),
+    ),
+    (
+        price_beyond_the_decimal_type,
+        "ingest.erp.price_eur.range",
+        ("erp.xlsx", "colonne 'price' (C)", "cellule C12 = 100000000000000000000"),
+    ),
+    (
+        stock_beyond_bigint,
+        "ingest.erp.stock_quantity.range",
+        ("erp.xlsx", "colonne 'stock_quantity' (D)", "cellule D13 = -10000000000000000000"),
+    ),
+    (
+        blank_rows_above_the_header,
+        "ingest.erp.price_eur.type",
+        ("erp.xlsx", "colonne 'price' (C)", "(lignes 10 ; ex. 'douze')"),
+    ),
+    (
+        title_above_the_header,
+        "ingest.liaison.product_id.not_null",
+        ("liaison.xlsx", "colonne 'product_id' (A) vide sur 1 ligne(s) (lignes 11 ;"),
+    ),
+    (
+        the_data_on_a_hidden_first_sheet,
+        "ingest.web.required_columns",
+        ("web.xlsx", "'sku'", "Colonnes trouvées sur la ligne 1 de la feuille 'Notes' : Remarques"),
+    ),
+    (
+        an_old_copy_on_a_hidden_first_sheet,
+        "ingest.erp.price_eur.type",
+        ("erp.xlsx (catalogue ERP), feuille 'Octobre', colonne 'price' (C)", "(lignes 5 ; ex. 'vingt')"),
+    ),
+    (
+        placeholder_product_id,
+        "ingest.erp.product_id.not_null",
+        ("erp.xlsx", "colonne 'product_id' (A) vide sur 1 ligne(s) (lignes 14 ;"),
+    ),
+    (
+        no_break_space_product_id,
+        "ingest.liaison.product_id.not_null",
+        ("liaison.xlsx", "colonne 'product_id' (A) vide sur 1 ligne(s) (lignes 22 ;"),
+    ),
+    (
+        null_text_product_id,
+        "ingest.liaison.product_id.not_null",
+        ("liaison.xlsx", "colonne 'product_id' (A) vide sur 1 ligne(s) (lignes 23 ;"),
+    ),
+    (
+        two_erp_files_differing_by_case,
+        "ingest.erp.file_present",
+        ("erp.xlsx", "plusieurs fichiers portent ce nom (ERP.xlsx, erp.xlsx)"),
+    ),
 ]
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
-def assert_defect_stops_the_run(defect: Callable, check_id: str, words: str, published: Path,
-                                tmp_path: Path, capsys, rewrite: bool = True) -> str:
+def assert_defect_stops_the_run(
+    defect: Callable, check_id: str, words: str, published: Path, tmp_path: Path, capsys, rewrite: bool = True
+) -> str:
     """Plant ``defect`` in a copy of the sample, run, and check the whole rejection contract:
     exit 3, the check id and the words (one text or several) in the message, no traceback, nothing published, the
     earlier run of the period byte-for-byte intact, the evidence in ``_failed/``. ``rewrite``
@@ -375,8 +438,7 @@ def assert_defect_stops_the_run(defect: Callable, check_id: str, words: str, pub
     before = tree_digest(output / PERIOD)
     capsys.readouterr()
 
-    status = main(["run", "--input", str(inputs), "--output", str(output), "--period", PERIOD,
-                   "--retry-delay", "0"])
+    status = main(["run", "--input", str(inputs), "--output", str(output), "--period", PERIOD, "--retry-delay", "0"])
 
     err = capsys.readouterr().err
     assert status == 3, err
@@ -403,8 +465,9 @@ def published(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("defect, check_id, words", DEFECTS, ids=[d[0].__name__ for d in DEFECTS])
 def test_defect_stops_the_run(defect, check_id, words, published, tmp_path, capsys):
-    assert_defect_stops_the_run(defect, check_id, words, published, tmp_path, capsys,
-                                rewrite=getattr(defect, "rewrite", True))
+    assert_defect_stops_the_run(
+        defect, check_id, words, published, tmp_path, capsys, rewrite=getattr(defect, "rewrite", True)
+    )
 
 
 def test_at_least_forty_distinct_defects_each_stopped_by_a_registered_gate():

@@ -29,8 +29,7 @@ def sold_products(t: Tables) -> list[tuple[list, list, list]]:
     price, sales = col(t, "erp", "price"), col(t, "web", "total_sales")
     web = {r[col(t, "web", "sku")]: r for r in t["web"][1] if r[col(t, "web", "post_type")] == "product"}
     erp = {r[0]: r for r in t["erp"][1]}
-    found = [(erp[link[0]], link, web[link[1]]) for link in t["liaison"][1]
-             if link[1] in web and link[0] in erp]
+    found = [(erp[link[0]], link, web[link[1]]) for link in t["liaison"][1] if link[1] in web and link[0] in erp]
     return sorted(found, key=lambda p: (-(p[0][price] or 0) * (p[2][sales] or 0), str(p[0][0])))
 
 
@@ -44,6 +43,7 @@ def rows_with(t: Tables, table: str, column: str, value) -> list[list]:
 
 
 # --- family 1: revenue that silently leaves the report ------------------------------------------
+
 
 def top_sellers_unlinked(t: Tables, d: Path):
     for _, link, _ in best_sellers(t, 10):
@@ -97,6 +97,7 @@ def placeholder_sku_on_best_seller(t: Tables, d: Path):
 
 # --- family 4: keys that differ by case or leading zeros ----------------------------------------
 
+
 def leading_zeros_in_link_sku(t: Tables, d: Path):
     _, link, _ = best_sellers(t, 1)[0]
     link[1] = f"00{link[1]}"
@@ -124,8 +125,11 @@ def sku_case_differs(t: Tables, d: Path):
 REVENUE_DEFECTS: list[tuple[Callable, str, str]] = [
     (top_sellers_unlinked, "clean.web.lost_sales_within_ceiling", "sku absent de liaison.xlsx (colonne id_web)"),
     (top_sellers_sales_emptied, "clean.web.lost_sales_within_ceiling", "ventes vides (web.xlsx, colonne total_sales)"),
-    (top_sellers_post_type_mistyped, "clean.web.lost_sales_within_ceiling",
-     "post_type 'produit' au lieu de 'product' (web.xlsx, colonne post_type)"),
+    (
+        top_sellers_post_type_mistyped,
+        "clean.web.lost_sales_within_ceiling",
+        "post_type 'produit' au lieu de 'product' (web.xlsx, colonne post_type)",
+    ),
     (top_sellers_typed_as_images, "clean.web.lost_sales_within_ceiling", "post_type 'attachment' au lieu de 'product'"),
     (top_sellers_sku_emptied, "clean.web.lost_sales_within_ceiling", "sans sku (web.xlsx, colonne sku)"),
     (top_sellers_price_emptied, "clean.web.lost_sales_within_ceiling", "sans prix dans erp.xlsx (colonne price)"),
@@ -149,6 +153,7 @@ def test_at_least_ten_distinct_revenue_defects():
 
 
 # --- exact figures in the messages: what was lost, computed here from the workbooks -------------
+
 
 def eur(value: Decimal) -> str:
     return f"{value:,.2f} €".replace(",", " ").replace(".", ",")
@@ -200,14 +205,17 @@ def sample_reference() -> tuple[int, Decimal, int]:
 
 def lost_figures(t: Tables, lost) -> tuple[int, Decimal]:
     price, sales = col(t, "erp", "price"), col(t, "web", "total_sales")
-    return (sum(p[sales] for _, _, p in lost),
-            sum((Decimal(str(e[price])) * p[sales] for e, _, p in lost), Decimal("0")))
+    return (
+        sum(p[sales] for _, _, p in lost),
+        sum((Decimal(str(e[price])) * p[sales] for e, _, p in lost), Decimal("0")),
+    )
 
 
 def retype(n: int, post_type: str) -> Callable:
     def defect(t: Tables, d: Path):
         for _, _, product in best_sellers(t, n):
             product[col(t, "web", "post_type")] = post_type
+
     return defect
 
 
@@ -224,8 +232,10 @@ def test_lost_sales_message_gives_the_lost_units_ca_and_rows(tmp_path, capsys):
     sku, sales, price = col(tables, "web", "sku"), col(tables, "web", "total_sales"), col(tables, "erp", "price")
     for erp, _, product in lost:  # each row: its Excel row number, sku, units, CA and what to fix
         row, worth = tables["web"][1].index(product) + 2, Decimal(str(erp[price])) * product[sales]
-        assert (f"ligne {row} (sku {product[sku]}, {product[sales]} unité(s), {eur(worth)}) : "
-                "post_type 'Produit web' au lieu de 'product' (web.xlsx, colonne post_type)") in err
+        assert (
+            f"ligne {row} (sku {product[sku]}, {product[sales]} unité(s), {eur(worth)}) : "
+            "post_type 'Produit web' au lieu de 'product' (web.xlsx, colonne post_type)"
+        ) in err
     assert "relancez avec --max-lost-share" in err
 
 
@@ -243,8 +253,10 @@ def test_a_relaxed_ceiling_publishes_and_the_report_says_what_was_left_out(tmp_p
     assert left_out["unites_au_rapport"] == all_units - units
     assert "post_type 'produit' au lieu de 'product'" in left_out["message_fr"]
     assert json.loads((folder / "quality_report.json").read_text())["left_out"] == left_out
-    assert any(w.startswith("[clean.web.lost_sales] Ventes hors rapport, sous le plafond de 50 % : ")
-               for w in summary["quality"]["warnings_fr"])
+    assert any(
+        w.startswith("[clean.web.lost_sales] Ventes hors rapport, sous le plafond de 50 % : ")
+        for w in summary["quality"]["warnings_fr"]
+    )
 
 
 def test_the_stage_check_command_takes_the_ceiling(tmp_path, capsys):
@@ -266,6 +278,7 @@ def test_the_stage_check_command_takes_the_ceiling(tmp_path, capsys):
 
 
 # --- family 4: invisible characters and case are absorbed, with the exact figures --------------
+
 
 def invisible_characters(t: Tables, d: Path):
     """A tab, a no-break space, a zero-width space and a BOM around keys, on one side only;
@@ -311,6 +324,7 @@ def test_near_match_without_sales_is_a_warning(tmp_path):
 
 
 # --- the real workbooks --------------------------------------------------------------------------
+
 
 def real_best_sellers(real_dir: Path, n: int):
     """The n products with the highest CA on the real files, from the independent pandas method."""
@@ -409,29 +423,41 @@ def test_all_prices_equal_publish_with_z_zero_and_no_premium(tmp_path):
     assert warning["message"] == (
         f"Aucun vin premium ce mois-ci (les {products} vins ont tous le même prix (12.30 €) : "
         "écart-type nul, donc z = 0 pour chaque vin). Le mois est publié avec un fichier "
-        "vins_premium.csv vide (en-tête seul) ; vérifiez que c'est attendu.")
+        "vins_premium.csv vide (en-tête seul) ; vérifiez que c'est attendu."
+    )
     assert f"les {products} vins ont tous le même prix" in (folder / "rapport_qualite.html").read_text()
 
 
 def test_a_single_wine_publishes_with_z_zero_and_a_neutralised_name(tmp_path):
     inputs = tmp_path / "in"
-    write_workbook(inputs / "erp.xlsx", ["product_id", "onsale_web", "price", "stock_quantity", "stock_status"],
-                   [[4954, 1, 25.5, 3, "instock"]])
+    write_workbook(
+        inputs / "erp.xlsx",
+        ["product_id", "onsale_web", "price", "stock_quantity", "stock_status"],
+        [[4954, 1, 25.5, 3, "instock"]],
+    )
     write_workbook(inputs / "liaison.xlsx", ["product_id", "id_web"], [[4954, "15940"]])
-    write_as_text(inputs / "web.xlsx", ["sku", "total_sales", "post_type", "post_title"],
-                  [["15940", 4, "product", '=HYPERLINK("http://x.example")']])
+    write_as_text(
+        inputs / "web.xlsx",
+        ["sku", "total_sales", "post_type", "post_title"],
+        [["15940", 4, "product", '=HYPERLINK("http://x.example")']],
+    )
     assert run(inputs, tmp_path / "out") == 0
     folder = tmp_path / "out" / PERIOD
     summary = json.loads((folder / "run_summary.json").read_text())
     assert (summary["products"], summary["ca_total"], summary["premium_count"], summary["std"]) == (1, 102.0, 0, 0.0)
     assert csv_lines(folder / "vins_premium.csv") == [HEADER]
     assert csv_lines(folder / "vins_ordinaires.csv") == [
-        HEADER, '"4954";"15940";"\'=HYPERLINK(""http://x.example"")";25,50;0,00;4;102,00']
+        HEADER,
+        '"4954";"15940";"\'=HYPERLINK(""http://x.example"")";25,50;0,00;4;102,00',
+    ]
     assert csv_lines(folder / "machine" / "vins_premium.csv") == [MACHINE_HEADER]
     assert csv_lines(folder / "machine" / "vins_ordinaires.csv") == [
-        MACHINE_HEADER, '"4954";"15940";"\'=HYPERLINK(""http://x.example"")";25.50;0;4;102.00']
-    assert "(un seul vin ce mois-ci : écart-type nul, donc z = 0 pour chaque vin)" in \
-        (folder / "quality_report.json").read_text(encoding="utf-8")
+        MACHINE_HEADER,
+        '"4954";"15940";"\'=HYPERLINK(""http://x.example"")";25.50;0;4;102.00',
+    ]
+    assert "(un seul vin ce mois-ci : écart-type nul, donc z = 0 pour chaque vin)" in (
+        folder / "quality_report.json"
+    ).read_text(encoding="utf-8")
 
 
 def test_a_high_threshold_gives_an_empty_premium_file_and_exit_0(tmp_path):
@@ -443,8 +469,7 @@ def test_a_high_threshold_gives_an_empty_premium_file_and_exit_0(tmp_path):
     assert csv_lines(tmp_path / PERIOD / "vins_premium.csv") == [HEADER]
     prices = reference["merged"]["price"]
     cutoff = prices.mean() + 50 * prices.std(ddof=0)  # the pandas reference's cut-off, not the run's
-    assert any(f"aucun prix ne dépasse le prix seuil de {cutoff:.2f} €" in w
-               for w in summary["quality"]["warnings_fr"])
+    assert any(f"aucun prix ne dépasse le prix seuil de {cutoff:.2f} €" in w for w in summary["quality"]["warnings_fr"])
 
 
 # --- family 9: CSV formula injection -------------------------------------------------------------
@@ -480,11 +505,18 @@ def test_tab_and_carriage_return_are_neutralised_and_read_back(tmp_path):
     import pyarrow as pa
 
     names = ["\tTab", "\rRetour", "-12", "Vin = bon", "'=déjà neutralisé"]
-    classified = pa.table({"product_id": ["1", "2", "3", "4", "+5"], "sku": ["a", "b", "c", "@d", "e"],
-                           "product_name": names, "price_eur": pa.array([Decimal("9.90")] * 5, pa.decimal128(18, 2)),
-                           "z_score": [-1.5, 0.0, 0.0, 0.0, 1.5], "quantity_sold": [1] * 5,
-                           "revenue_eur": pa.array([Decimal("9.90")] * 5, pa.decimal128(18, 2)),
-                           "is_premium": [False] * 5})
+    classified = pa.table(
+        {
+            "product_id": ["1", "2", "3", "4", "+5"],
+            "sku": ["a", "b", "c", "@d", "e"],
+            "product_name": names,
+            "price_eur": pa.array([Decimal("9.90")] * 5, pa.decimal128(18, 2)),
+            "z_score": [-1.5, 0.0, 0.0, 0.0, 1.5],
+            "quantity_sold": [1] * 5,
+            "revenue_eur": pa.array([Decimal("9.90")] * 5, pa.decimal128(18, 2)),
+            "is_premium": [False] * 5,
+        }
+    )
     write_extract(tmp_path / "x.csv", extract_table(classified, False))
     back = read_extract(tmp_path / "x.csv").to_pylist()
     assert [(r["product_id"], r["sku"], r["nom_du_vin"], r["z_score"]) for r in back] == [
@@ -492,4 +524,5 @@ def test_tab_and_carriage_return_are_neutralised_and_read_back(tmp_path):
         ("1", "a", "'\tTab", -1.5),  # numbers stay numbers
         ("2", "b", "'\rRetour", 0.0),
         ("3", "c", "'-12", 0.0),
-        ("4", "'@d", "Vin = bon", 0.0)]
+        ("4", "'@d", "Vin = bon", 0.0),
+    ]

@@ -35,8 +35,12 @@ WORKBOOKS = ("erp", "web", "liaison")
 @pytest.fixture(scope="module")
 def flows() -> dict[str, dict]:
     """Every flow file, with the one rule deploy.py and the engine tests use (*.yml, *.yaml)."""
-    files = [p for folder in ("flows", "subflows") for p in sorted((REPO / folder).iterdir())
-             if re.fullmatch(r".*\.ya?ml", p.name)]
+    files = [
+        p
+        for folder in ("flows", "subflows")
+        for p in sorted((REPO / folder).iterdir())
+        if re.fullmatch(r".*\.ya?ml", p.name)
+    ]
     loaded = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in files]
     return {flow["id"]: flow for flow in loaded}
 
@@ -66,8 +70,12 @@ def test_each_stage_runs_its_gate_and_fails_with_the_gates_message(flows):
         gate = tasks["test"]
         # transmitFailed false + stop_on_gate: the stage's own logs carry the gate's message,
         # where the parent's alert fetches it (engine-tested).
-        assert (gate["type"], gate["flowId"], gate["wait"], gate["transmitFailed"]) == \
-            (SUBFLOW, f"{stage}_test", True, False)
+        assert (gate["type"], gate["flowId"], gate["wait"], gate["transmitFailed"]) == (
+            SUBFLOW,
+            f"{stage}_test",
+            True,
+            False,
+        )
         assert tasks["stop_on_gate"]["type"] == FAIL
         assert tasks["stop_on_gate"]["condition"] == "{{ outputs.test.state != 'SUCCESS' }}"
         assert "outputs.test.outputs.rejection_message" in tasks["stop_on_gate"]["errorMessage"]
@@ -86,25 +94,39 @@ def test_python_tasks_get_the_package_and_never_the_inbox(flows):
             if task["type"] == COMMANDS:
                 # finalize also reads the months already published, for the comparison
                 extra = ["/history/**"] if task["id"] == "finalize" else []
-                assert task["namespaceFiles"] == {"enabled": True, "include": ["/bottleneck_pipeline/**", *extra]}, \
-                    (flow["id"], task["id"])
+                assert task["namespaceFiles"] == {"enabled": True, "include": ["/bottleneck_pipeline/**", *extra]}, (
+                    flow["id"],
+                    task["id"],
+                )
                 assert task["taskRunner"] == {"type": "io.kestra.plugin.core.runner.Process"}
 
 
 def test_parent_schedule_inputs_concurrency_and_last_task(flows):
     parent = flows[PARENT]
     [trigger] = parent["triggers"]
-    assert (trigger["type"], trigger["cron"], trigger["timezone"], trigger["recoverMissedSchedules"]) == \
-        ("io.kestra.plugin.core.trigger.Schedule", "0 9 15 * *", "Europe/Paris", "LAST")
+    assert (trigger["type"], trigger["cron"], trigger["timezone"], trigger["recoverMissedSchedules"]) == (
+        "io.kestra.plugin.core.trigger.Schedule",
+        "0 9 15 * *",
+        "Europe/Paris",
+        "LAST",
+    )
     assert parent["concurrency"] == {"limit": 1, "behavior": "QUEUE"}
     inputs = {i["id"]: i for i in parent["inputs"]}
     for name in WORKBOOKS:  # Kestra >= 1.1: an input with defaults must be required
-        assert (inputs[name]["type"], inputs[name]["required"], inputs[name]["defaults"]) == \
-            ("FILE", True, f"nsfile:///inbox/{name}.xlsx")
+        assert (inputs[name]["type"], inputs[name]["required"], inputs[name]["defaults"]) == (
+            "FILE",
+            True,
+            f"nsfile:///inbox/{name}.xlsx",
+        )
     assert inputs["period"]["required"] is False and "defaults" not in inputs["period"]
     # The final check comes before the month is kept in history/ or any warning is sent.
-    assert list(tasks_of(parent))[-5:] == ["deliverables_ready", "record_history", "warn_drift",
-                                           "warn_drift_slack", "warn_drift_email"]
+    assert list(tasks_of(parent))[-5:] == [
+        "deliverables_ready",
+        "record_history",
+        "warn_drift",
+        "warn_drift_slack",
+        "warn_drift_email",
+    ]
     finalize = tasks_of(parent)["finalize"]
     assert "--history history" in finalize["commands"][0]
     history = tasks_of(parent)["record_history"]
@@ -195,14 +217,24 @@ def test_every_sla_is_above_the_retry_budget_it_covers(flows):
 
 
 def test_the_retry_backoff_is_exponential():
-    budget = _runnable_budget({"timeout": "PT5M", "retry": {"type": "exponential", "interval": "PT10S",
-                                                             "maxInterval": "PT2M", "delayFactor": 2.0,
-                                                             "maxAttempts": 3}})
+    budget = _runnable_budget(
+        {
+            "timeout": "PT5M",
+            "retry": {
+                "type": "exponential",
+                "interval": "PT10S",
+                "maxInterval": "PT2M",
+                "delayFactor": 2.0,
+                "maxAttempts": 3,
+            },
+        }
+    )
     assert budget == 3 * 300 + 10 + 20
 
 
 # ---------------------------------------------------------------------------------------------
 # Runtime: the image, its pinned dependencies and the demo stack (parsed, never run here)
+
 
 def test_runtime_requirements_are_exact_pins_covering_the_package_dependencies():
     pins = {}

@@ -8,8 +8,7 @@ import pytest
 from openpyxl import Workbook
 
 from bottleneck_pipeline import pipeline
-from bottleneck_pipeline.contracts import (ERP, KEY_PLACEHOLDERS, LIAISON, STRIP_CHARS, WEB, key_sql,
-                                           normalise_key)
+from bottleneck_pipeline.contracts import ERP, KEY_PLACEHOLDERS, LIAISON, STRIP_CHARS, WEB, key_sql, normalise_key
 from bottleneck_pipeline.failures import DataRejected
 from bottleneck_pipeline.stages.ingest import ingest_workbook
 from bottleneck_pipeline.storage import connect
@@ -28,11 +27,14 @@ def failed(results):
 
 
 def test_values_are_typed_exactly(tmp_path):
-    table, results = ingest_erp(tmp_path, [
-        [3847, 1, 24.2, 0, "outofstock"],
-        ["00123", 1, 19.99, 5, "instock"],  # a text id keeps its leading zeros
-        [4039.0, 0, 46, 3, "instock"],  # a whole float id is the integer's text
-    ])
+    table, results = ingest_erp(
+        tmp_path,
+        [
+            [3847, 1, 24.2, 0, "outofstock"],
+            ["00123", 1, 19.99, 5, "instock"],  # a text id keeps its leading zeros
+            [4039.0, 0, 46, 3, "instock"],  # a whole float id is the integer's text
+        ],
+    )
     assert not failed(results)
     assert table.column("product_id").to_pylist() == ["3847", "00123", "4039"]
     assert table.column("price_eur").to_pylist() == [Decimal("24.20"), Decimal("19.99"), Decimal("46.00")]
@@ -41,8 +43,11 @@ def test_values_are_typed_exactly(tmp_path):
 
 
 def test_text_keys_and_empty_sku_are_kept_as_they_are(tmp_path):
-    path = write_workbook(tmp_path / "liaison.xlsx", ["product_id", "id_web"],
-                          [[4954, "bon-cadeau-25-euros"], [7247, "13127-1"], [4100, None], [4101, 15298]])
+    path = write_workbook(
+        tmp_path / "liaison.xlsx",
+        ["product_id", "id_web"],
+        [[4954, "bon-cadeau-25-euros"], [7247, "13127-1"], [4100, None], [4101, 15298]],
+    )
     table, results = ingest_workbook(connect(), path, LIAISON)
     assert not failed(results)
     assert table.column("sku").to_pylist() == ["bon-cadeau-25-euros", "13127-1", None, "15298"]
@@ -67,8 +72,9 @@ def test_missing_column_names_the_column_and_suggests_the_rename(tmp_path):
 
 
 def test_text_in_a_numeric_column_lists_the_rows(tmp_path):
-    table, results = ingest_erp(tmp_path, [
-        [1, 1, 10.0, 1, "instock"], [2, 1, "douze", 1, "instock"], [3, 1, "24,5", 1, "instock"]])
+    table, results = ingest_erp(
+        tmp_path, [[1, 1, 10.0, 1, "instock"], [2, 1, "douze", 1, "instock"], [3, 1, "24,5", 1, "instock"]]
+    )
     assert table is None
     finding = failed(results)["ingest.erp.price_eur.type"]
     assert finding.offending_count == 2
@@ -83,8 +89,9 @@ def test_price_with_more_than_two_decimals_is_not_rounded_silently(tmp_path):
 
 
 def test_fractional_quantity_is_rejected(tmp_path):
-    path = write_workbook(tmp_path / "web.xlsx", ["sku", "total_sales", "post_type", "post_title"],
-                          [[1, 2.5, "product", "Vin"]])
+    path = write_workbook(
+        tmp_path / "web.xlsx", ["sku", "total_sales", "post_type", "post_title"], [[1, 2.5, "product", "Vin"]]
+    )
     table, results = ingest_workbook(connect(), path, WEB)
     assert table is None
     assert failed(results)["ingest.web.quantity_sold.type"].offending_count == 1
@@ -114,8 +121,7 @@ def test_missing_and_unreadable_files(tmp_path):
     (tmp_path / "web.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
     write_workbook(tmp_path / "liaison.xlsx", ["product_id", "id_web"], [[1, 2]])
     with pytest.raises(DataRejected) as caught:
-        pipeline.ingest(tmp_path / "erp.xlsx", tmp_path / "web.xlsx", tmp_path / "liaison.xlsx",
-                        tmp_path / "out")
+        pipeline.ingest(tmp_path / "erp.xlsx", tmp_path / "web.xlsx", tmp_path / "liaison.xlsx", tmp_path / "out")
     ids = {r.id for r in caught.value.results if not r.passed}
     assert {"ingest.erp.file_present", "ingest.web.file_readable"} <= ids
     assert "introuvable" in caught.value.message and "illisible" in caught.value.message
@@ -123,6 +129,7 @@ def test_missing_and_unreadable_files(tmp_path):
 
 
 # --- cells Excel shows with a value that the reader would read empty (issue 12) ----------------
+
 
 def erp_workbook(tmp_path, rows, edit=None, name="erp.xlsx"):
     """An ERP workbook built with openpyxl, then ``edit(sheet)`` for what only raw cells can say."""
@@ -182,8 +189,10 @@ def test_error_cells_are_rejected_with_their_cell_and_error(tmp_path, error):
     assert table is None
     finding = failed(results)["ingest.erp.error_cells"]
     assert finding.rows == [{"cellule": "A4", "colonne": "product_id", "valeur": error}]
-    assert f"1 cellule(s) en erreur, qui n'ont pas de valeur et seraient lues vides : A4 = {error} " \
-           "(colonne 'product_id')" in finding.message
+    assert (
+        f"1 cellule(s) en erreur, qui n'ont pas de valeur et seraient lues vides : A4 = {error} "
+        "(colonne 'product_id')" in finding.message
+    )
     assert "Corrigez la formule ou la valeur de ces cellules dans Excel" in finding.message
 
 
@@ -195,8 +204,7 @@ def test_merged_cells_in_contract_columns_are_rejected(tmp_path):
     table, results = ingest_workbook(connect(), erp_workbook(tmp_path, GOOD_ROWS, merge), ERP)
     assert table is None
     finding = failed(results)["ingest.erp.merged_cells"]
-    assert finding.rows == [{"plage": "C3:C4", "colonnes": ["price"]},
-                            {"plage": "A2:B2", "colonnes": ["onsale_web"]}]
+    assert finding.rows == [{"plage": "C3:C4", "colonnes": ["price"]}, {"plage": "A2:B2", "colonnes": ["onsale_web"]}]
     assert "C3:C4 (colonne 'price')" in finding.message
     assert "supprimez la fusion de cellules, recopiez la valeur sur chaque ligne" in finding.message
 
@@ -214,9 +222,15 @@ def test_merges_outside_the_contract_cells_are_harmless(tmp_path):
 
 # --- ambiguous headers -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("twin, letters", [("price", "C 'price' et F 'price'"),
-                                           (" PRICE ", "C 'price' et F ' PRICE '"),
-                                           ("Pri ce", "C 'price' et F 'Pri ce'")])
+
+@pytest.mark.parametrize(
+    "twin, letters",
+    [
+        ("price", "C 'price' et F 'price'"),
+        (" PRICE ", "C 'price' et F ' PRICE '"),
+        ("Pri ce", "C 'price' et F 'Pri ce'"),
+    ],
+)
 def test_a_contract_column_twice_in_the_header_is_rejected(tmp_path, twin, letters):
     columns = ERP_COLUMNS + [twin]
     table, results = ingest_erp(tmp_path, [[1, 1, 10.0, 1, "instock", 99.0]], columns)
@@ -236,23 +250,35 @@ def test_header_names_ignore_case_and_spaces(tmp_path):
 
 # --- numbers beyond what the types hold --------------------------------------------------------
 
+
 def test_numbers_out_of_range_name_the_cell_and_the_value(tmp_path):
-    table, results = ingest_erp(tmp_path, [
-        [1, 1, 10.0, 1, "instock"], [2, 1, 1e20, 1, "instock"], [3, 1, 12.0, 999999999999999, "instock"],
-        [4, 1, 99999999.99, 99999999, "instock"]])  # the largest accepted
+    table, results = ingest_erp(
+        tmp_path,
+        [
+            [1, 1, 10.0, 1, "instock"],
+            [2, 1, 1e20, 1, "instock"],
+            [3, 1, 12.0, 999999999999999, "instock"],
+            [4, 1, 99999999.99, 99999999, "instock"],
+        ],
+    )  # the largest accepted
     assert table is None
     price = failed(results)["ingest.erp.price_eur.range"]
     assert price.rows == [{"ligne": 3, "cellule": "C3", "valeur": "100000000000000000000"}]
-    assert ("erp.xlsx (catalogue ERP), feuille 'Sheet', colonne 'price' (C) : 1 nombre(s) hors limites (attendu : "
-            "moins de 100 000 000 € en valeur absolue) : cellule C3 = 100000000000000000000") in price.message
+    assert (
+        "erp.xlsx (catalogue ERP), feuille 'Sheet', colonne 'price' (C) : 1 nombre(s) hors limites (attendu : "
+        "moins de 100 000 000 € en valeur absolue) : cellule C3 = 100000000000000000000"
+    ) in price.message
     stock = failed(results)["ingest.erp.stock_quantity.range"]
     assert stock.rows == [{"ligne": 4, "cellule": "D4", "valeur": "999999999999999"}]
     assert "ingest.erp.price_eur.type" not in failed(results)  # not reported twice
 
 
 def test_a_quantity_near_1e15_stops_at_ingest_not_in_the_report(tmp_path):
-    path = write_workbook(tmp_path / "web.xlsx", ["sku", "total_sales", "post_type", "post_title"],
-                          [[1, 999999999999999, "product", "Vin"], [2, -2e8, "product", "Vin"]])
+    path = write_workbook(
+        tmp_path / "web.xlsx",
+        ["sku", "total_sales", "post_type", "post_title"],
+        [[1, 999999999999999, "product", "Vin"], [2, -2e8, "product", "Vin"]],
+    )
     table, results = ingest_workbook(connect(), path, WEB)
     assert table is None
     finding = failed(results)["ingest.web.quantity_sold.range"]
@@ -261,6 +287,7 @@ def test_a_quantity_near_1e15_stops_at_ingest_not_in_the_report(tmp_path):
 
 
 # --- row numbers, sheets, file names, placeholder keys -----------------------------------------
+
 
 def test_row_numbers_are_excel_rows_whatever_stands_above_the_header(tmp_path):
     def move_down(workbook, sheet):
@@ -271,8 +298,10 @@ def test_row_numbers_are_excel_rows_whatever_stands_above_the_header(tmp_path):
     table, results = ingest_workbook(connect(), path, ERP)
     finding = failed(results)["ingest.erp.price_eur.type"]
     assert finding.rows == [{"ligne": 6, "valeur": "douze"}]
-    assert "colonne 'price' (C) : 1 valeur(s) qui ne sont pas un montant en euros (au plus 2 " \
-           "décimales) (lignes 6 ; ex. 'douze')" in finding.message
+    assert (
+        "colonne 'price' (C) : 1 valeur(s) qui ne sont pas un montant en euros (au plus 2 "
+        "décimales) (lignes 6 ; ex. 'douze')" in finding.message
+    )
 
 
 def test_blank_rows_and_columns_before_the_table_keep_rows_and_letters(tmp_path):
@@ -300,8 +329,10 @@ def test_the_first_visible_sheet_is_read_and_named(tmp_path):
     assert table.column("product_id").to_pylist() == ["1", "2", "3"]
     warning = failed(results)["ingest.erp.sheet_read"]
     assert warning.severity == "warn" and warning.observed == "Catalogue"
-    assert ("le classeur a 3 feuilles ; seule la feuille 'Catalogue' (la première feuille visible) "
-            "est lue, les autres sont ignorées : 'Ancien' (masquée), 'Notes'") in warning.message
+    assert (
+        "le classeur a 3 feuilles ; seule la feuille 'Catalogue' (la première feuille visible) "
+        "est lue, les autres sont ignorées : 'Ancien' (masquée), 'Notes'"
+    ) in warning.message
 
 
 def test_a_single_sheet_gives_no_sheet_warning(tmp_path):
@@ -311,11 +342,13 @@ def test_a_single_sheet_gives_no_sheet_warning(tmp_path):
 
 def test_file_names_are_matched_whatever_their_case(tmp_path):
     erp_workbook(tmp_path, GOOD_ROWS, name="ERP.xlsx")
-    write_workbook(tmp_path / "Web.XLSX", ["sku", "total_sales", "post_type", "post_title"],
-                   [[11, 2, "product", "Vin"]])
+    write_workbook(
+        tmp_path / "Web.XLSX", ["sku", "total_sales", "post_type", "post_title"], [[11, 2, "product", "Vin"]]
+    )
     write_workbook(tmp_path / "liaison.xlsx", ["product_id", "id_web"], [[1, 11]])
-    manifest = pipeline.ingest(tmp_path / "erp.xlsx", tmp_path / "web.xlsx", tmp_path / "liaison.xlsx",
-                               tmp_path / "out")
+    manifest = pipeline.ingest(
+        tmp_path / "erp.xlsx", tmp_path / "web.xlsx", tmp_path / "liaison.xlsx", tmp_path / "out"
+    )
     assert manifest["sources"]["erp"]["file"] == "ERP.xlsx"
     assert manifest["sources"]["web"]["file"] == "Web.XLSX"
 
@@ -329,8 +362,9 @@ def test_two_files_differing_only_by_case_are_ambiguous(tmp_path):
 
 
 # ("#N/A" typed in a cell is an error cell for openpyxl and for Excel: error_cells covers it)
-@pytest.mark.parametrize("placeholder", ["N/A", "n/a", "#n/a", "-", "null", "NULL", "none", "\u00a0",
-                                         " \t", "\u200b", " N/A\u00a0"])
+@pytest.mark.parametrize(
+    "placeholder", ["N/A", "n/a", "#n/a", "-", "null", "NULL", "none", "\u00a0", " \t", "\u200b", " N/A\u00a0"]
+)
 def test_placeholder_keys_count_as_missing(tmp_path, placeholder):
     table, results = ingest_erp(tmp_path, [[1, 1, 10.0, 1, "instock"], [placeholder, 1, 12.0, 1, "instock"]])
     assert table is None
@@ -340,8 +374,11 @@ def test_placeholder_keys_count_as_missing(tmp_path, placeholder):
 
 
 def test_keys_are_stripped_of_invisible_characters(tmp_path):
-    path = write_workbook(tmp_path / "liaison.xlsx", ["product_id", "id_web"],
-                          [["\u00a04954\u200b", "\tbon-cadeau\u00a0"], [4100, "N/A"], [4101, "n/a "]])
+    path = write_workbook(
+        tmp_path / "liaison.xlsx",
+        ["product_id", "id_web"],
+        [["\u00a04954\u200b", "\tbon-cadeau\u00a0"], [4100, "N/A"], [4101, "n/a "]],
+    )
     table, results = ingest_workbook(connect(), path, LIAISON)
     assert not failed(results)
     assert table.column("product_id").to_pylist() == ["4954", "4100", "4101"]
@@ -349,8 +386,11 @@ def test_keys_are_stripped_of_invisible_characters(tmp_path):
 
 
 def test_normalise_key_is_the_same_rule_in_python_and_in_duckdb():
-    texts = ([f"{c}k{c}" for c in STRIP_CHARS] + [f" {p.upper()}\u00a0" for p in KEY_PLACEHOLDERS]
-             + ["a b", "13127-1", "", "x\u200by"])
+    texts = (
+        [f"{c}k{c}" for c in STRIP_CHARS]
+        + [f" {p.upper()}\u00a0" for p in KEY_PLACEHOLDERS]
+        + ["a b", "13127-1", "", "x\u200by"]
+    )
     in_sql = connect().execute(f"select {key_sql('t')} from unnest(?) as u(t)", [texts]).fetchall()
     assert [normalise_key(t) for t in texts] == [r[0] for r in in_sql]
     assert normalise_key("\u00a0 15298\u200b\t") == "15298" and normalise_key(" #n/a ") is None
@@ -377,7 +417,9 @@ def test_the_scan_reads_prefixed_xml_as_well(tmp_path):
         for item in source.infolist():
             data = source.read(item)
             if item.filename == "xl/worksheets/sheet1.xml":
-                data = re.sub(rb"<(/?)(?=[a-zA-Z])", rb"<\1x:", data).replace(b"<x:worksheet xmlns=", b"<x:worksheet xmlns:x=")
+                data = re.sub(rb"<(/?)(?=[a-zA-Z])", rb"<\1x:", data).replace(
+                    b"<x:worksheet xmlns=", b"<x:worksheet xmlns:x="
+                )
                 assert b"<x:c " in data and b"<c " not in data
             target.writestr(item, data)
     for path in (plain, prefixed):

@@ -26,19 +26,20 @@ from bottleneck_pipeline.logs import RunLog
 from bottleneck_pipeline.runner import RunOptions, run
 from conftest import REAL_FIGURES, SAMPLE, read_workbook, run_cli, write_workbook
 
-FRENCH_HEADER = ["Identifiant produit", "SKU web", "Vin", "Prix (€)", "Z-score du prix", "Quantité vendue",
-                 "CA (€)"]
+FRENCH_HEADER = ["Identifiant produit", "SKU web", "Vin", "Prix (€)", "Z-score du prix", "Quantité vendue", "CA (€)"]
 MACHINE_HEADER = ["product_id", "sku", "nom_du_vin", "prix_eur", "z_score", "quantite_vendue", "ca_eur"]
 FRENCH_NUMBER = re.compile(r"-?[0-9]+,[0-9]{2}")  # what French Excel reads as a number: 1234,50
 FILES = ("vins_premium.csv", "vins_ordinaires.csv")
 
 
 def run_month(input_dir: Path, output: Path, period: str, **options) -> dict:
-    return run(RunOptions(input_dir, output, period, retry_delay=0, **options),
-               RunLog("test", period, stream=io.StringIO()))
+    return run(
+        RunOptions(input_dir, output, period, retry_delay=0, **options), RunLog("test", period, stream=io.StringIO())
+    )
 
 
 # --- reading the deliverables as their users do ------------------------------------------------
+
 
 def french_rows(path: Path) -> list[dict]:
     """A French extract as French Excel reads it: ';' separated, quoted text, decimal comma.
@@ -72,11 +73,13 @@ def month_facts(folder: Path) -> dict:
     premium = french_rows(folder / "vins_premium.csv")
     ordinary = french_rows(folder / "vins_ordinaires.csv")
     wines = premium + ordinary
-    return {"ca": sum((r["CA (€)"] for r in wines), Decimal(0)),
-            "ids": {r["Identifiant produit"] for r in wines},
-            "premium": {r["Identifiant produit"] for r in premium},
-            "names": {r["Identifiant produit"]: r["Vin"] for r in wines},
-            "products": len(wines)}
+    return {
+        "ca": sum((r["CA (€)"] for r in wines), Decimal(0)),
+        "ids": {r["Identifiant produit"] for r in wines},
+        "premium": {r["Identifiant produit"] for r in premium},
+        "names": {r["Identifiant produit"]: r["Vin"] for r in wines},
+        "products": len(wines),
+    }
 
 
 def numeric(ids) -> list[str]:
@@ -85,8 +88,15 @@ def numeric(ids) -> list[str]:
 
 # --- building months from the sample -------------------------------------------------------------
 
-def variant(target: Path, *, sales_factor: int = 1, drop: tuple[str, ...] = (),
-            prices: dict[str, float] | None = None, source: Path = SAMPLE) -> Path:
+
+def variant(
+    target: Path,
+    *,
+    sales_factor: int = 1,
+    drop: tuple[str, ...] = (),
+    prices: dict[str, float] | None = None,
+    source: Path = SAMPLE,
+) -> Path:
     """The sample's three workbooks, changed as a later month could be: products gone from the
     whole catalogue (ERP, link table and web), prices changed, every sale multiplied."""
     prices = prices or {}
@@ -133,11 +143,18 @@ def months(tmp_path_factory) -> dict:
         run_month(broken, out, "2026-11")
     november_in = variant(root / "nov", drop=dropped, prices={bumped: 900.0})
     november = run_month(november_in, out, "2026-11")
-    return {"out": out, "october": october, "november": november, "dropped": dropped, "bumped": bumped,
-            "november_in": november_in}
+    return {
+        "out": out,
+        "october": october,
+        "november": november,
+        "dropped": dropped,
+        "bumped": bumped,
+        "november_in": november_in,
+    }
 
 
 # --- 1. history and comparison -------------------------------------------------------------------
+
 
 def test_comparison_with_the_previous_published_month(months):
     out, summary = months["out"], months["november"]
@@ -165,13 +182,26 @@ def test_first_month_has_no_comparison_and_no_drift_warning(months):
     summary = json.loads((months["out"] / "2025-11" / "run_summary.json").read_text(encoding="utf-8"))
     c = summary["comparison"]
     assert c["previous_period"] is None and c["year_ago_period"] is None
-    assert all(c[key] is None for key in ("previous_ca_total", "ca_change", "ca_change_pct", "products_change",
-                                          "premium_entered", "premium_left", "year_ago_ca_total"))
+    assert all(
+        c[key] is None
+        for key in (
+            "previous_ca_total",
+            "ca_change",
+            "ca_change_pct",
+            "products_change",
+            "premium_entered",
+            "premium_left",
+            "year_ago_ca_total",
+        )
+    )
     assert not summary["quality"]["drift_alert"]
     quality = json.loads((months["out"] / "2025-11" / "quality_report.json").read_text(encoding="utf-8"))
     compare = [r for r in quality["results"] if r["stage"] == "compare"]
-    assert {r["id"] for r in compare} == {"compare.ca.drift_within_limit", "compare.products.lost_within_limit",
-                                          "compare.history.readable"}
+    assert {r["id"] for r in compare} == {
+        "compare.ca.drift_within_limit",
+        "compare.products.lost_within_limit",
+        "compare.history.readable",
+    }
     assert all(r["passed"] for r in compare)
 
 
@@ -199,11 +229,14 @@ def test_an_unreadable_month_is_skipped_with_a_warning(months, tmp_path):
     summary = run_month(months["november_in"], out, "2026-11")
     assert summary["comparison"]["previous_period"] == "2025-11"
     assert set(summary["comparison"]["history_unreadable"]) == {"2026-09", "2026-10"}
-    assert any(w.startswith("[compare.history.readable] 2 mois de l'historique illisible(s)")
-               for w in summary["quality"]["warnings_fr"])
+    assert any(
+        w.startswith("[compare.history.readable] 2 mois de l'historique illisible(s)")
+        for w in summary["quality"]["warnings_fr"]
+    )
 
 
 # --- 2. drift alert ------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def drift(tmp_path_factory, months) -> dict:
@@ -219,8 +252,19 @@ def drift(tmp_path_factory, months) -> dict:
 
 
 def test_drift_alert_warns_and_publishes(drift):
-    status = cli.main(["run", "--input", str(drift["input"]), "--output", str(drift["out"]),
-                       "--period", "2026-11", "--retry-delay", "0"])
+    status = cli.main(
+        [
+            "run",
+            "--input",
+            str(drift["input"]),
+            "--output",
+            str(drift["out"]),
+            "--period",
+            "2026-11",
+            "--retry-delay",
+            "0",
+        ]
+    )
     assert status == 0
     folder = drift["out"] / "2026-11"
     summary = json.loads((folder / "run_summary.json").read_text(encoding="utf-8"))
@@ -266,17 +310,24 @@ def test_drift_gates_are_in_the_check_catalogue():
 
 # --- the Kestra contract: finalize --history ----------------------------------------------------
 
+
 def stage_folders(input_dir: Path, work: Path, period: str) -> None:
     """The five stages and their gates, each in its own folder, as the Kestra subflows run them."""
     from bottleneck_pipeline.runner import stage_inputs
 
     for stage in STAGES:
         inputs = stage_inputs(stage, input_dir, work)
-        extra = {"period": period, "z_threshold": 2.0} if stage == "report" else \
-            {"z_threshold": 2.0} if stage == "classify" else {}
+        extra = (
+            {"period": period, "z_threshold": 2.0}
+            if stage == "report"
+            else {"z_threshold": 2.0}
+            if stage == "classify"
+            else {}
+        )
         getattr(pipeline, stage)(**inputs, **extra, out_dir=work / stage)
-        assert not [r for r in pipeline.check_stage(stage, {} if stage == "ingest" else inputs, work / stage, {})
-                    if r.blocking]
+        assert not [
+            r for r in pipeline.check_stage(stage, {} if stage == "ingest" else inputs, work / stage, {}) if r.blocking
+        ]
 
 
 def kestra_run_folder(work: Path, run: Path) -> Path:
@@ -304,8 +355,12 @@ def test_finalize_reads_the_kestra_history_folder(months, tmp_path, capsys):
     stage_folders(months["november_in"], work, "2026-11")
     folder = kestra_run_folder(work, tmp_path / "run")
     capsys.readouterr()
-    assert cli.main(["--log-format", "json", "finalize", "--dir", str(folder), "--period", "2026-11",
-                     "--history", str(history)]) == 0
+    assert (
+        cli.main(
+            ["--log-format", "json", "finalize", "--dir", str(folder), "--period", "2026-11", "--history", str(history)]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     outputs = json.loads(re.search(r"^::(\{\"outputs\".*\})::$", printed, re.M).group(1))["outputs"]
     local = months["out"] / "2026-11"
@@ -316,8 +371,9 @@ def test_finalize_reads_the_kestra_history_folder(months, tmp_path, capsys):
     assert outputs["warnings"] == engine_summary["quality"]["warnings"]
     for name in (*FILES, *(f"machine/{n}" for n in FILES)):  # the same bytes on both paths
         assert (folder / name).read_bytes() == (local / name).read_bytes(), name
-    synthese = {r[0]: r[1] for r in load_workbook(folder / "rapport_ca.xlsx")["Synthèse"].iter_rows(values_only=True)
-                if r[0]}
+    synthese = {
+        r[0]: r[1] for r in load_workbook(folder / "rapport_ca.xlsx")["Synthèse"].iter_rows(values_only=True) if r[0]
+    }
     assert synthese["Mois comparé (dernier mois publié avant celui-ci)"] == "octobre 2026"
 
 
@@ -337,12 +393,12 @@ def test_finalize_refuses_a_run_folder_without_the_machine_extracts(months, tmp_
     folder = kestra_run_folder(work, tmp_path / "run")
     shutil.rmtree(folder / "machine")
     assert cli.main(["finalize", "--dir", str(folder), "--period", "2026-11"]) == 3
-    assert ("Livrable(s) manquant(s) : machine/vins_premium.csv, machine/vins_ordinaires.csv"
-            in capsys.readouterr().err)
+    assert "Livrable(s) manquant(s) : machine/vins_premium.csv, machine/vins_ordinaires.csv" in capsys.readouterr().err
     assert not (folder / "run_summary.json").exists()
 
 
 # --- 3. backfill ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def input_root(tmp_path_factory) -> Path:
@@ -355,12 +411,27 @@ def input_root(tmp_path_factory) -> Path:
 
 def test_backfill_runs_the_months_in_order_and_builds_the_comparisons(input_root, tmp_path, capsys):
     out = tmp_path / "out"
-    status = cli.main(["backfill", "--input-root", str(input_root), "--from", "2026-09", "--to", "2026-11",
-                       "--output", str(out), "--retry-delay", "0"])
+    status = cli.main(
+        [
+            "backfill",
+            "--input-root",
+            str(input_root),
+            "--from",
+            "2026-09",
+            "--to",
+            "2026-11",
+            "--output",
+            str(out),
+            "--retry-delay",
+            "0",
+        ]
+    )
     assert status == 0, capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["2026-09", "2026-10", "2026-11"]
-    summaries = {p: json.loads((out / p / "run_summary.json").read_text(encoding="utf-8"))
-                 for p in ("2026-09", "2026-10", "2026-11")}
+    summaries = {
+        p: json.loads((out / p / "run_summary.json").read_text(encoding="utf-8"))
+        for p in ("2026-09", "2026-10", "2026-11")
+    }
     assert [s["comparison"]["previous_period"] for s in summaries.values()] == [None, "2026-09", "2026-10"]
     assert summaries["2026-10"]["comparison"]["ca_change"] == 0.0
     assert not summaries["2026-10"]["quality"]["drift_alert"]
@@ -375,8 +446,21 @@ def test_backfill_stops_at_the_first_failed_month(input_root, tmp_path, capsys):
     columns, rows = read_workbook(root / "2026-10" / "erp.xlsx")
     write_workbook(root / "2026-10" / "erp.xlsx", [c if c != "price" else "prix" for c in columns], rows)
     out = tmp_path / "out"
-    status = cli.main(["backfill", "--input-root", str(root), "--from", "2026-09", "--to", "2026-11",
-                       "--output", str(out), "--retry-delay", "0"])
+    status = cli.main(
+        [
+            "backfill",
+            "--input-root",
+            str(root),
+            "--from",
+            "2026-09",
+            "--to",
+            "2026-11",
+            "--output",
+            str(out),
+            "--retry-delay",
+            "0",
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 3  # the failed month's own status: data rejected
     assert sorted(p.name for p in out.iterdir()) == ["2026-09", "_failed"]
@@ -389,13 +473,18 @@ def test_backfill_stops_at_the_first_failed_month(input_root, tmp_path, capsys):
 
 def test_backfill_refuses_a_range_with_a_missing_month_before_running_anything(input_root, tmp_path, capsys):
     out = tmp_path / "out"
-    status = cli.main(["backfill", "--input-root", str(input_root), "--from", "2026-08", "--to", "2026-10",
-                       "--output", str(out)])
+    status = cli.main(
+        ["backfill", "--input-root", str(input_root), "--from", "2026-08", "--to", "2026-10", "--output", str(out)]
+    )
     assert status == 2
     assert "no input folder for 2026-08" in capsys.readouterr().err
     assert not out.exists()
-    assert cli.main(["backfill", "--input-root", str(input_root), "--from", "2026-11", "--to", "2026-09",
-                     "--output", str(out)]) == 2
+    assert (
+        cli.main(
+            ["backfill", "--input-root", str(input_root), "--from", "2026-11", "--to", "2026-09", "--output", str(out)]
+        )
+        == 2
+    )
     assert "--from 2026-11 is after --to 2026-09" in capsys.readouterr().err
 
 
@@ -407,6 +496,7 @@ def test_backfill_months_cross_the_year():
 
 
 # --- 4. the extracts for French Excel ------------------------------------------------------------
+
 
 def test_french_extracts_read_as_numbers_in_french_excel(months):
     folder = months["out"] / "2026-11"
@@ -450,6 +540,7 @@ def test_real_files_keep_their_figures_in_the_french_extracts(real_dir, tmp_path
 
 # --- 5. the workbook -----------------------------------------------------------------------------
 
+
 def summary_sheet(folder: Path) -> dict:
     sheet = load_workbook(folder / "rapport_ca.xlsx")["Synthèse"]
     return {row[0].value: row for row in sheet.iter_rows() if row[0].value}
@@ -475,7 +566,7 @@ def test_workbook_product_sheet_has_class_and_zscore(months):
 def test_workbook_names_are_not_cut(months):
     folder = months["out"] / "2026-11"
     sheet = load_workbook(folder / "rapport_ca.xlsx")["CA par produit"]
-    names = [c.value for c in sheet["C"][1:months["november"]["products"] + 1] if c.value]
+    names = [c.value for c in sheet["C"][1 : months["november"]["products"] + 1] if c.value]
     assert sheet.column_dimensions["C"].width >= max(len(n) for n in names)
     assert sheet["C2"].alignment.wrap_text  # and a longer name would wrap
 
@@ -493,11 +584,14 @@ def test_workbook_summary_sheet_tells_period_definition_quality_and_comparison(m
     assert "total_sales" in rows["Définition du CA"][2].value
     assert value["Prix TTC ou HT"] == "non précisé par les sources"
     quality = json.loads((folder / "quality_report.json").read_text(encoding="utf-8"))
-    assert value["Statut qualité"] == (f"Conforme : {quality['passed']}/{quality['checks']} contrôles réussis, "
-                                       "aucun contrôle bloquant en échec")
+    assert value["Statut qualité"] == (
+        f"Conforme : {quality['passed']}/{quality['checks']} contrôles réussis, aucun contrôle bloquant en échec"
+    )
     assert value["Avertissements (contrôles non bloquants)"] == quality["warnings"] > 0
     detail = rows["Avertissements (contrôles non bloquants)"][2].value
-    first = next(f"[{r['id']}] {r['message']}" for r in quality["results"] if not r["passed"] and r["severity"] == "warn")
+    first = next(
+        f"[{r['id']}] {r['message']}" for r in quality["results"] if not r["passed"] and r["severity"] == "warn"
+    )
     assert first.startswith(detail.splitlines()[0].removesuffix("…"))
     c = summary["comparison"]
     before = month_facts(months["out"] / "2026-10")
@@ -534,6 +628,7 @@ def test_workbook_pages_carry_period_and_page_numbers(months):
 
 
 # --- 6. the HTML page ----------------------------------------------------------------------------
+
 
 def page_of(folder: Path) -> str:
     return (folder / "rapport_qualite.html").read_text(encoding="utf-8")
@@ -583,8 +678,8 @@ def test_html_warnings_say_what_to_fix(months):
     assert warnings and f"À corriger : {len(warnings)}\u00a0points" in page
     names = month_facts(folder)["names"]
     stock = next(r for r in warnings if r["id"] == "clean.erp.stock_status_consistent")
-    block = page[page.index(html_escape(stock["description"])):]
-    block = block[:block.index('<div class="warning')] if '<div class="warning' in block else block
+    block = page[page.index(html_escape(stock["description"])) :]
+    block = block[: block.index('<div class="warning')] if '<div class="warning' in block else block
     assert "Fichier : <b>erp.xlsx</b>" in block and "<th>Ligne Excel</th>" in block
     for row in stock["rows"]:
         assert f"<td>{row['ligne']}</td><td>{row['product_id']}</td>" in block
@@ -602,8 +697,15 @@ def test_html_passed_checks_are_folded_by_family(months):
     quality = json.loads((folder / "quality_report.json").read_text(encoding="utf-8"))
     folded = re.findall(r"<details><summary>([^<]+) : ([0-9]+)\u00a0contrôles? réussis?</summary>", page)
     assert sum(int(n) for _, n in folded) == quality["passed"]
-    assert {html.unescape(label) for label, _ in folded} <= {"Schéma des fichiers", "Doublons", "Valeurs manquantes", "Volumétrie",
-                                              "Chiffre d'affaires", "Z-score et classement", "Règles métier"}
+    assert {html.unescape(label) for label, _ in folded} <= {
+        "Schéma des fichiers",
+        "Doublons",
+        "Valeurs manquantes",
+        "Volumétrie",
+        "Chiffre d'affaires",
+        "Z-score et classement",
+        "Règles métier",
+    }
 
 
 def test_html_charts_scale_to_the_page(months):
@@ -624,19 +726,30 @@ def test_filling_the_summary_sheet_leaves_every_other_part_unchanged(tmp_path):
 
     from bottleneck_pipeline.report_workbook import Summary, fill_summary, late_cells, write_report
 
-    rows = pa.table({"product_id": ["1", "2"], "sku": ["a", "b"], "product_name": ["Vin A", "Vin B"],
-                     "price_eur": pa.array([Decimal("10.00"), Decimal("2.50")], pa.decimal128(18, 2)),
-                     "quantity_sold": [3, 4],
-                     "revenue_eur": pa.array([Decimal("30.00"), Decimal("10.00")], pa.decimal128(18, 2)),
-                     "z_score": [1.0, -1.0], "wine_class": ["ordinaire", "ordinaire"]})
+    rows = pa.table(
+        {
+            "product_id": ["1", "2"],
+            "sku": ["a", "b"],
+            "product_name": ["Vin A", "Vin B"],
+            "price_eur": pa.array([Decimal("10.00"), Decimal("2.50")], pa.decimal128(18, 2)),
+            "quantity_sold": [3, 4],
+            "revenue_eur": pa.array([Decimal("30.00"), Decimal("10.00")], pa.decimal128(18, 2)),
+            "z_score": [1.0, -1.0],
+            "wine_class": ["ordinaire", "ordinaire"],
+        }
+    )
     path = tmp_path / "rapport_ca.xlsx"
-    write_report(path, rows, Summary("2026-04", Decimal("40.00"), 2, 0, Decimal(0), 2, Decimal("40.00"), 2.0,
-                                     6.25, 3.75, 13.75, "now", {}))
+    write_report(
+        path,
+        rows,
+        Summary("2026-04", Decimal("40.00"), 2, 0, Decimal(0), 2, Decimal("40.00"), 2.0, 6.25, 3.75, 13.75, "now", {}),
+    )
     with zipfile.ZipFile(path) as before:
         parts = {name: before.read(name) for name in before.namelist()}
     assert "calculé à la fin de l'exécution" in parts["xl/worksheets/sheet1.xml"].decode()
-    fill_summary(path, {"warnings": 2, "ca_change": -12.5, "previous_period": "mars 2026 & <x>",
-                        "premium_entered": None})
+    fill_summary(
+        path, {"warnings": 2, "ca_change": -12.5, "previous_period": "mars 2026 & <x>", "premium_entered": None}
+    )
     with zipfile.ZipFile(path) as after:
         assert after.testzip() is None  # every CRC right
         assert after.namelist() == list(parts)

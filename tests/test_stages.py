@@ -12,11 +12,25 @@ from bottleneck_pipeline.stages import classify, clean, merge, report
 from bottleneck_pipeline.storage import connect
 
 D = Decimal
-ERP_SCHEMA = pa.schema([("product_id", pa.string()), ("onsale_web", pa.int64()),
-                        ("price_eur", pa.decimal128(18, 2)), ("stock_quantity", pa.int64()),
-                        ("stock_status", pa.string()), ("source_row", pa.int64())])
-WEB_SCHEMA = pa.schema([("sku", pa.string()), ("quantity_sold", pa.int64()), ("post_type", pa.string()),
-                        ("product_name", pa.string()), ("source_row", pa.int64())])
+ERP_SCHEMA = pa.schema(
+    [
+        ("product_id", pa.string()),
+        ("onsale_web", pa.int64()),
+        ("price_eur", pa.decimal128(18, 2)),
+        ("stock_quantity", pa.int64()),
+        ("stock_status", pa.string()),
+        ("source_row", pa.int64()),
+    ]
+)
+WEB_SCHEMA = pa.schema(
+    [
+        ("sku", pa.string()),
+        ("quantity_sold", pa.int64()),
+        ("post_type", pa.string()),
+        ("product_name", pa.string()),
+        ("source_row", pa.int64()),
+    ]
+)
 LINK_SCHEMA = pa.schema([("product_id", pa.string()), ("sku", pa.string()), ("source_row", pa.int64())])
 
 
@@ -39,22 +53,28 @@ def links(*rows):
 
 # --- clean ----------------------------------------------------------------------------------------
 
+
 def test_clean_erp_removes_exact_duplicates_and_missing_prices():
-    kept, removed = clean.clean_table(connect(), "erp", erp(
-        ("1", 1, D("10.00"), 3, "instock"),
-        ("1", 1, D("10.00"), 3, "instock"),  # exact copy
-        ("2", 1, None, 0, "outofstock"),  # no price
-        (None, None, None, None, None),  # empty row
-        ("3", 0, D("-8.00"), 0, "outofstock"),  # kept: a warning, not a removal
-    ))
+    kept, removed = clean.clean_table(
+        connect(),
+        "erp",
+        erp(
+            ("1", 1, D("10.00"), 3, "instock"),
+            ("1", 1, D("10.00"), 3, "instock"),  # exact copy
+            ("2", 1, None, 0, "outofstock"),  # no price
+            (None, None, None, None, None),  # empty row
+            ("3", 0, D("-8.00"), 0, "outofstock"),  # kept: a warning, not a removal
+        ),
+    )
     assert kept.column("product_id").to_pylist() == ["1", "3"]
     assert kept.column("source_row").to_pylist() == [2, 6]  # the first copy survives
     assert removed == {"exact_duplicate": 1, "missing_price": 1, "empty_row": 1}
 
 
 def test_clean_erp_keeps_conflicting_prices_for_the_gate_to_reject():
-    kept, removed = clean.clean_table(connect(), "erp", erp(
-        ("1", 1, D("10.00"), 3, "instock"), ("1", 1, D("12.00"), 3, "instock")))
+    kept, removed = clean.clean_table(
+        connect(), "erp", erp(("1", 1, D("10.00"), 3, "instock"), ("1", 1, D("12.00"), 3, "instock"))
+    )
     assert kept.num_rows == 2 and removed == {}
 
 
@@ -68,17 +88,26 @@ def test_clean_web_keeps_the_product_row_whatever_the_file_order():
 
 
 def test_clean_web_reasons():
-    kept, removed = clean.clean_table(connect(), "web", web(
-        ("1", 5, "product", "A"),
-        ("1", 5, "product", "A"),  # exact copy
-        (None, 2, "product", "B"),  # no sku
-        ("3", None, "product", "C"),  # no sales figure
-        (None, None, None, None),  # empty row
-        ("4", 1, None, "D"),  # no type: not a product row
-    ))
+    kept, removed = clean.clean_table(
+        connect(),
+        "web",
+        web(
+            ("1", 5, "product", "A"),
+            ("1", 5, "product", "A"),  # exact copy
+            (None, 2, "product", "B"),  # no sku
+            ("3", None, "product", "C"),  # no sales figure
+            (None, None, None, None),  # empty row
+            ("4", 1, None, "D"),  # no type: not a product row
+        ),
+    )
     assert kept.column("sku").to_pylist() == ["1"]
-    assert removed == {"exact_duplicate": 1, "missing_sku": 1, "missing_quantity": 1,
-                       "empty_row": 1, "not_a_product": 1}
+    assert removed == {
+        "exact_duplicate": 1,
+        "missing_sku": 1,
+        "missing_quantity": 1,
+        "empty_row": 1,
+        "not_a_product": 1,
+    }
 
 
 def test_clean_liaison_drops_products_not_on_the_web():
@@ -88,58 +117,105 @@ def test_clean_liaison_drops_products_not_on_the_web():
 
 
 def test_clean_decodes_the_html_entities_of_web_titles():
-    cleaned, _ = clean.clean(connect(), {
-        "erp": erp(("1", 1, D("10.00"), 3, "instock")),
-        "web": web(("1", 5, "product", "Champagne Petit Lebrun &amp; Fils"), ("2", 1, "product", "L&#039;Avizoise"),
-                   ("3", 1, "product", "Roc & Roll"), ("4", 1, "product", None)),
-        "liaison": links(("1", "1")),
-    })
+    cleaned, _ = clean.clean(
+        connect(),
+        {
+            "erp": erp(("1", 1, D("10.00"), 3, "instock")),
+            "web": web(
+                ("1", 5, "product", "Champagne Petit Lebrun &amp; Fils"),
+                ("2", 1, "product", "L&#039;Avizoise"),
+                ("3", 1, "product", "Roc & Roll"),
+                ("4", 1, "product", None),
+            ),
+            "liaison": links(("1", "1")),
+        },
+    )
     assert cleaned["web"].column("product_name").to_pylist() == [
-        "Champagne Petit Lebrun & Fils", "L'Avizoise", "Roc & Roll", None]
+        "Champagne Petit Lebrun & Fils",
+        "L'Avizoise",
+        "Roc & Roll",
+        None,
+    ]
 
 
 # --- merge ----------------------------------------------------------------------------------------
 
+
 def test_merge_joins_through_the_link_table_with_text_keys():
-    products = merge.merge(connect(), {
-        "erp": erp(("4954", 1, D("25.00"), 1, "instock"), ("7247", 1, D("44.00"), 2, "instock"),
-                   ("9999", 1, D("5.00"), 1, "instock")),
-        "liaison": links(("4954", "bon-cadeau-25-euros"), ("7247", "13127-1"), ("8888", "12")),
-        "web": web(("bon-cadeau-25-euros", 4, "product", "Bon cadeau"), ("13127-1", 2, "product", "Clos"),
-                   ("12", 9, "product", "Orphelin")),
-    })
+    products = merge.merge(
+        connect(),
+        {
+            "erp": erp(
+                ("4954", 1, D("25.00"), 1, "instock"),
+                ("7247", 1, D("44.00"), 2, "instock"),
+                ("9999", 1, D("5.00"), 1, "instock"),
+            ),
+            "liaison": links(("4954", "bon-cadeau-25-euros"), ("7247", "13127-1"), ("8888", "12")),
+            "web": web(
+                ("bon-cadeau-25-euros", 4, "product", "Bon cadeau"),
+                ("13127-1", 2, "product", "Clos"),
+                ("12", 9, "product", "Orphelin"),
+            ),
+        },
+    )
     rows = products.select(["product_id", "sku", "product_name", "price_eur", "quantity_sold"]).to_pylist()
     assert rows == [
-        {"product_id": "4954", "sku": "bon-cadeau-25-euros", "product_name": "Bon cadeau",
-         "price_eur": D("25.00"), "quantity_sold": 4},
-        {"product_id": "7247", "sku": "13127-1", "product_name": "Clos", "price_eur": D("44.00"),
-         "quantity_sold": 2},
+        {
+            "product_id": "4954",
+            "sku": "bon-cadeau-25-euros",
+            "product_name": "Bon cadeau",
+            "price_eur": D("25.00"),
+            "quantity_sold": 4,
+        },
+        {"product_id": "7247", "sku": "13127-1", "product_name": "Clos", "price_eur": D("44.00"), "quantity_sold": 2},
     ]
 
 
 def test_merge_does_not_match_an_integer_key_with_a_suffixed_text_key():
-    products = merge.merge(connect(), {
-        "erp": erp(("7247", 1, D("44.00"), 2, "instock")),
-        "liaison": links(("7247", "13127")),
-        "web": web(("13127-1", 2, "product", "Clos")),
-    })
+    products = merge.merge(
+        connect(),
+        {
+            "erp": erp(("7247", 1, D("44.00"), 2, "instock")),
+            "liaison": links(("7247", "13127")),
+            "web": web(("13127-1", 2, "product", "Clos")),
+        },
+    )
     assert products.num_rows == 0
 
 
 # --- report ---------------------------------------------------------------------------------------
 
+
 def products_table(rows):
     return pa.Table.from_pylist(
-        [{"product_id": p, "sku": s, "product_name": n, "price_eur": price, "quantity_sold": q}
-         for p, s, n, price, q in rows],
-        schema=pa.schema([("product_id", pa.string()), ("sku", pa.string()), ("product_name", pa.string()),
-                          ("price_eur", pa.decimal128(18, 2)), ("quantity_sold", pa.int64())]))
+        [
+            {"product_id": p, "sku": s, "product_name": n, "price_eur": price, "quantity_sold": q}
+            for p, s, n, price, q in rows
+        ],
+        schema=pa.schema(
+            [
+                ("product_id", pa.string()),
+                ("sku", pa.string()),
+                ("product_name", pa.string()),
+                ("price_eur", pa.decimal128(18, 2)),
+                ("quantity_sold", pa.int64()),
+            ]
+        ),
+    )
 
 
 def test_revenue_is_exact_and_sorted_by_revenue_then_id():
-    revenue = report.revenue_per_product(connect(), products_table([
-        ("2", "b", "B", D("24.20"), 3), ("1", "a", "A", D("0.10"), 3), ("3", "c", "C", D("36.30"), 2),
-        ("0", "z", "Z", D("19.99"), 0)]))
+    revenue = report.revenue_per_product(
+        connect(),
+        products_table(
+            [
+                ("2", "b", "B", D("24.20"), 3),
+                ("1", "a", "A", D("0.10"), 3),
+                ("3", "c", "C", D("36.30"), 2),
+                ("0", "z", "Z", D("19.99"), 0),
+            ]
+        ),
+    )
     assert revenue.column("product_id").to_pylist() == ["2", "3", "1", "0"]  # 72.60 twice: by id
     assert revenue.column("revenue_eur").to_pylist() == [D("72.60"), D("72.60"), D("0.30"), D("0.00")]
     assert report.total_revenue(revenue) == D("145.50")  # exact: 0.1 x 3 is 0.30, not 0.30000000000000004
@@ -151,9 +227,11 @@ def test_total_of_nothing_is_zero():
 
 # --- classify -------------------------------------------------------------------------------------
 
+
 def revenue_table(prices):
     return products_table([(str(i), f"s{i}", f"W{i}", D(p), 1) for i, p in enumerate(prices)]).append_column(
-        "revenue_eur", pa.array([D(p) for p in prices], pa.decimal128(18, 2)))
+        "revenue_eur", pa.array([D(p) for p in prices], pa.decimal128(18, 2))
+    )
 
 
 def test_zscore_steps():
@@ -162,8 +240,9 @@ def test_zscore_steps():
     assert stats.mean == 30.0
     assert stats.std == pytest.approx(np.sqrt(200.0))  # population std: sqrt(mean of squared gaps)
     z = classify.z_scores(prices, stats)
-    assert z.tolist() == pytest.approx([-1.4142135623730951, -0.7071067811865476, 0.0,
-                                        0.7071067811865476, 1.4142135623730951])
+    assert z.tolist() == pytest.approx(
+        [-1.4142135623730951, -0.7071067811865476, 0.0, 0.7071067811865476, 1.4142135623730951]
+    )
     assert classify.premium_flags(z, 0.7).tolist() == [False, False, False, True, True]
     assert classify.premium_cutoff_price(stats, 2.0) == pytest.approx(30 + 2 * np.sqrt(200.0))
 
@@ -194,7 +273,8 @@ def test_extracts_read_back_exactly_with_quotes_far_down_the_file(tmp_path):
     names[25_000] = 'Domaine "D" ; cuvée "Les ""Hauts"""'
     classified = revenue_table(["10.00"] * n).set_column(2, "product_name", pa.array(names))
     classified = classified.append_column("z_score", pa.array([0.0] * n)).append_column(
-        "is_premium", pa.array([False] * n))
+        "is_premium", pa.array([False] * n)
+    )
     path = tmp_path / "vins_ordinaires.csv"
     write_extract(path, extract_table(classified, False))
     con = connect()

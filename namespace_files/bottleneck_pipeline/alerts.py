@@ -15,8 +15,12 @@ import re
 from .labels_fr import STAGE_LABELS
 
 # Kestra's own lines, which say nothing a person can act on beyond "the stage failed".
-_ENGINE_NOISE = ("Subflow execution [[link", "Failed to extract outputs", "Failed to render output values",
-                 "Fail on a condition")
+_ENGINE_NOISE = (
+    "Subflow execution [[link",
+    "Failed to extract outputs",
+    "Failed to render output values",
+    "Fail on a condition",
+)
 # Stack traces and Java exception names.
 _TECHNICAL = ("at ", "java.", "io.kestra", "dev.failsafe", "Caused by", "...", "io.pebbletemplates")
 # A workbook the schedule expects in the namespace's inbox/ folder, and that is not there.
@@ -32,9 +36,11 @@ def actionable(text: str, namespace: str = "bottleneck.reporting") -> list[str]:
     for raw in text.splitlines():
         line = re.sub(r"^\[[\w-]+\]\s*", "", raw.strip())  # "[taskId] message" from the run's logs
         if missing := _MISSING_NAMESPACE_FILE.search(line):
-            line = (f"Le fichier {missing.group(1)} est absent des fichiers du namespace {namespace} : "
-                    f"déposez-le (Kestra > Namespaces > {namespace} > Files > {missing.group(1)}), "
-                    "puis relancez l'exécution.")
+            line = (
+                f"Le fichier {missing.group(1)} est absent des fichiers du namespace {namespace} : "
+                f"déposez-le (Kestra > Namespaces > {namespace} > Files > {missing.group(1)}), "
+                "puis relancez l'exécution."
+            )
         elif not line or line.startswith(_ENGINE_NOISE + _TECHNICAL):
             continue
         line = line.removeprefix("- ")
@@ -45,8 +51,10 @@ def actionable(text: str, namespace: str = "bottleneck.reporting") -> list[str]:
 
 def compose(period: str, stage: str, stage_url: str, run_url: str, messages: list[str]) -> str:
     label = STAGE_LABELS.get(stage, "contrôle final")
-    lines = [f"[BottleNeck] Échec du calcul mensuel du chiffre d'affaires, période {period}. "
-             "Rien n'a été publié pour ce mois."]
+    lines = [
+        f"[BottleNeck] Échec du calcul mensuel du chiffre d'affaires, période {period}. "
+        "Rien n'a été publié pour ce mois."
+    ]
     if stage:
         lines.append(f"Étape en échec : {stage} ({label}).")
     if messages:
@@ -58,7 +66,7 @@ def compose(period: str, stage: str, stage_url: str, run_url: str, messages: lis
         lines.append(f"Détail de l'étape : {stage_url}")
     lines.append(f"Exécution : {run_url}")
     text = "\n".join(lines)
-    return text if len(text) <= _MAX_CHARS else text[:_MAX_CHARS - 1] + "…"
+    return text if len(text) <= _MAX_CHARS else text[: _MAX_CHARS - 1] + "…"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,15 +20,16 @@ INTEGER = "integer"  # whole number -> BIGINT
 # DECIMAL(18,2) cannot hold, so the CA of a line (price x quantity) always fits its type.
 # Anything larger is a typing error (a pasted barcode, 1e15 sales), never a real figure.
 LIMITS = {MONEY: 10**8, INTEGER: 10**8}
-LIMITS_FR = {MONEY: "moins de 100 000 000 € en valeur absolue",
-             INTEGER: "moins de 100 000 000 en valeur absolue"}
+LIMITS_FR = {MONEY: "moins de 100 000 000 € en valeur absolue", INTEGER: "moins de 100 000 000 en valeur absolue"}
 
 # Stripped from both ends of every cell's text: all Unicode whitespace (str.isspace(): tabs, line
 # breaks, no-break and thin spaces...) and the zero-width characters a copy-paste brings along,
 # invisible in Excel. One definition for Python (normalise_key) and DuckDB (key_sql).
-STRIP_CHARS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
-               "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-               "\u200b\u200c\u200d\u2060\ufeff")
+STRIP_CHARS = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+    "\u200b\u200c\u200d\u2060\ufeff"
+)
 
 # What people type in a key cell to mean "no value" (compared in lower case, after stripping).
 # A key such as "N/A" must count as missing (the not_null rules apply), never join as a real key.
@@ -62,6 +63,7 @@ def header_key(text: str) -> str:
     """How headers are matched: case and every space (around or inside) ignored, so 'price',
     ' PRICE' and 'pri ce' name the same column."""
     return "".join(c for c in str(text) if c not in STRIP_CHARS).casefold()
+
 
 KIND_LABELS_FR = {
     KEY: "un identifiant",
@@ -119,11 +121,30 @@ WEB = WorkbookContract(
         Column("post_title", "product_name", TEXT),
     ),
     known_unused=(
-        "virtual", "downloadable", "rating_count", "average_rating", "tax_status", "tax_class",
-        "post_author", "post_date", "post_date_gmt", "post_content", "post_excerpt",
-        "post_status", "comment_status", "ping_status", "post_password", "post_name",
-        "post_modified", "post_modified_gmt", "post_content_filtered", "post_parent", "guid",
-        "menu_order", "post_mime_type", "comment_count",
+        "virtual",
+        "downloadable",
+        "rating_count",
+        "average_rating",
+        "tax_status",
+        "tax_class",
+        "post_author",
+        "post_date",
+        "post_date_gmt",
+        "post_content",
+        "post_excerpt",
+        "post_status",
+        "comment_status",
+        "ping_status",
+        "post_password",
+        "post_name",
+        "post_modified",
+        "post_modified_gmt",
+        "post_content_filtered",
+        "post_parent",
+        "guid",
+        "menu_order",
+        "post_mime_type",
+        "comment_count",
     ),
 )
 

@@ -30,8 +30,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .failures import DataRejected
-from .labels_fr import (CSV_SEPARATOR, DECIMAL_COMMA, EXTRACT_COLUMNS, EXTRACT_HEADINGS_FR,
-                        MACHINE_DIR, ORDINARY_FILE, PREMIUM_FILE)
+from .labels_fr import (
+    CSV_SEPARATOR,
+    DECIMAL_COMMA,
+    EXTRACT_COLUMNS,
+    EXTRACT_HEADINGS_FR,
+    MACHINE_DIR,
+    ORDINARY_FILE,
+    PREMIUM_FILE,
+)
 
 TEXT_COLUMNS = ("product_id", "sku", "product_name")
 MONEY_COLUMNS = ("price_eur", "revenue_eur")
@@ -40,9 +47,15 @@ BOM = "\ufeff"
 FRENCH, MACHINE = "fr", "machine"
 
 # pipeline column -> DuckDB type, to read an extract back exactly as it was meant
-READ_TYPES = {"product_id": "VARCHAR", "sku": "VARCHAR", "product_name": "VARCHAR",
-              "price_eur": "DECIMAL(18,2)", "z_score": "DOUBLE", "quantity_sold": "BIGINT",
-              "revenue_eur": "DECIMAL(18,2)"}
+READ_TYPES = {
+    "product_id": "VARCHAR",
+    "sku": "VARCHAR",
+    "product_name": "VARCHAR",
+    "price_eur": "DECIMAL(18,2)",
+    "z_score": "DOUBLE",
+    "quantity_sold": "BIGINT",
+    "revenue_eur": "DECIMAL(18,2)",
+}
 HEADINGS = {FRENCH: EXTRACT_HEADINGS_FR, MACHINE: EXTRACT_COLUMNS}
 
 
@@ -57,8 +70,9 @@ MACHINE_FILES = tuple(f"{MACHINE_DIR}/{name}" for name in EXTRACT_FILES)
 
 def neutralise(values: pa.ChunkedArray) -> pa.ChunkedArray:
     """Text that a spreadsheet would take for a formula, prefixed with a single quote."""
-    return pc.if_else(pc.match_substring_regex(values, FORMULA_START),
-                      pc.binary_join_element_wise("'", values, ""), values)
+    return pc.if_else(
+        pc.match_substring_regex(values, FORMULA_START), pc.binary_join_element_wise("'", values, ""), values
+    )
 
 
 def neutralise_text(table: pa.Table) -> pa.Table:
@@ -142,14 +156,14 @@ def _french_lines(table: pa.Table):
             text = _quoted(values) if name in TEXT_COLUMNS else french_number_texts(name, values)
             fields.append(pc.fill_null(text, pa.scalar("", pa.large_string())))
         lines = pc.binary_join_element_wise(*fields, pa.scalar(CSV_SEPARATOR, pa.large_string()))
-        lines = pc.binary_join_element_wise(lines, pa.scalar("\n", pa.large_string()),
-                                            pa.scalar("", pa.large_string()))
+        lines = pc.binary_join_element_wise(lines, pa.scalar("\n", pa.large_string()), pa.scalar("", pa.large_string()))
         _, offsets, data = lines.buffers()  # no nulls: the lines are one contiguous buffer
         offsets = memoryview(offsets).cast("q")  # large_string: 64-bit offsets
-        yield memoryview(data)[offsets[lines.offset]:offsets[lines.offset + len(lines)]]
+        yield memoryview(data)[offsets[lines.offset] : offsets[lines.offset + len(lines)]]
 
 
 # --- reading back -----------------------------------------------------------------------------
+
 
 def extract_form(path: Path) -> str:
     """FRENCH or MACHINE, from the header line of the file."""
@@ -160,16 +174,25 @@ def extract_form(path: Path) -> str:
         return FRENCH
     if first == EXTRACT_COLUMNS["product_id"]:
         return MACHINE
-    raise DataRejected(f"{Path(path).name} : en-tête inattendu ({header.strip()[:80]!r}) : ce fichier "
-                       "n'est pas une extraction de vins du pipeline.", stage="classify",
-                       hint="Relancez le mois : les extractions sont écrites par l'étape classify.")
+    raise DataRejected(
+        f"{Path(path).name} : en-tête inattendu ({header.strip()[:80]!r}) : ce fichier "
+        "n'est pas une extraction de vins du pipeline.",
+        stage="classify",
+        hint="Relancez le mois : les extractions sont écrites par l'étape classify.",
+    )
 
 
 # pipeline column -> Arrow type when read back in Python (stated, so an empty extract, header only,
 # reads with the same schema as a full one)
-ARROW_TYPES = {"product_id": pa.string(), "sku": pa.string(), "product_name": pa.string(),
-               "price_eur": pa.float64(), "z_score": pa.float64(), "quantity_sold": pa.int64(),
-               "revenue_eur": pa.float64()}
+ARROW_TYPES = {
+    "product_id": pa.string(),
+    "sku": pa.string(),
+    "product_name": pa.string(),
+    "price_eur": pa.float64(),
+    "z_score": pa.float64(),
+    "quantity_sold": pa.int64(),
+    "revenue_eur": pa.float64(),
+}
 
 
 def read_extract(path: Path) -> pa.Table:
@@ -178,10 +201,8 @@ def read_extract(path: Path) -> pa.Table:
     form = extract_form(path)
     headings = HEADINGS[form]
     types = {headings[name]: kind for name, kind in ARROW_TYPES.items()}
-    convert = pacsv.ConvertOptions(column_types=types,
-                                   decimal_point=DECIMAL_COMMA if form == FRENCH else ".")
-    table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=CSV_SEPARATOR),
-                           convert_options=convert)
+    convert = pacsv.ConvertOptions(column_types=types, decimal_point=DECIMAL_COMMA if form == FRENCH else ".")
+    table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=CSV_SEPARATOR), convert_options=convert)
     return table.rename_columns([EXTRACT_COLUMNS[name] for name in headings])
 
 
@@ -196,6 +217,8 @@ def register_extract(con: duckdb.DuckDBPyConnection, view: str, path: Path) -> N
     decimal = f", decimal_separator = '{DECIMAL_COMMA}'" if form == FRENCH else ""
     # Quote and escape stated, not sniffed: DuckDB guesses them from the first rows only, and a
     # wine name with quotes further down ('Cuvée "D"') would then be misread.
-    con.execute(f"create or replace temp view {view} as select {renames} from read_csv('{path_sql}', "
-                f"delim = '{CSV_SEPARATOR}', quote = '\"', escape = '\"', header = true{decimal}, "
-                f"columns = {{{columns}}})")
+    con.execute(
+        f"create or replace temp view {view} as select {renames} from read_csv('{path_sql}', "
+        f"delim = '{CSV_SEPARATOR}', quote = '\"', escape = '\"', header = true{decimal}, "
+        f"columns = {{{columns}}})"
+    )

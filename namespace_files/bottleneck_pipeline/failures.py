@@ -34,8 +34,7 @@ class DataRejected(PipelineError):
     exit_status = EXIT_DATA
     kind = "data"
 
-    def __init__(self, message: str, *, stage: str | None = None, hint: str | None = None,
-                 results: list | None = None):
+    def __init__(self, message: str, *, stage: str | None = None, hint: str | None = None, results: list | None = None):
         super().__init__(message, stage=stage, hint=hint)
         self.results = results or []
 
@@ -76,14 +75,20 @@ def as_pipeline_error(err: BaseException, stage: str | None = None) -> PipelineE
         return err
     err = _underlying_oserror(err) or err
     if isinstance(err, OSError) and is_infrastructure_oserror(err):
-        return InfrastructureFailure(f"{err.strerror or err} ({err.filename or 'fichier inconnu'})",
-                                     stage=stage, hint="Vérifiez l'espace disque et les droits du "
-                                     "dossier, puis relancez : l'erreur est souvent passagère.")
+        return InfrastructureFailure(
+            f"{err.strerror or err} ({err.filename or 'fichier inconnu'})",
+            stage=stage,
+            hint="Vérifiez l'espace disque et les droits du dossier, puis relancez : l'erreur est souvent passagère.",
+        )
     if isinstance(err, (duckdb.IOException, duckdb.ConnectionException, duckdb.OutOfMemoryException)):
-        return InfrastructureFailure(f"DuckDB indisponible : {err}", stage=stage,
-                                     hint="Réessayez ; si l'erreur persiste, vérifiez la mémoire et "
-                                     "le disque du worker.")
-    bug = PipelineError(f"{type(err).__name__}: {err}", stage=stage,
-                        hint="Erreur inattendue : relancez avec --debug et transmettez la trace "
-                        "à l'équipe data.")
+        return InfrastructureFailure(
+            f"DuckDB indisponible : {err}",
+            stage=stage,
+            hint="Réessayez ; si l'erreur persiste, vérifiez la mémoire et le disque du worker.",
+        )
+    bug = PipelineError(
+        f"{type(err).__name__}: {err}",
+        stage=stage,
+        hint="Erreur inattendue : relancez avec --debug et transmettez la trace à l'équipe data.",
+    )
     return bug

@@ -80,8 +80,13 @@ def read_period(folder: Path) -> PeriodFacts:
     summary = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
     if summary.get("period") != folder.name:
         raise ValueError(f"run_summary.json is for {summary.get('period')!r}, not {folder.name}")
-    return PeriodFacts(folder.name, Decimal(str(summary["ca_total"])), int(summary["products"]),
-                       int(summary["premium_count"]), read_wines(folder))
+    return PeriodFacts(
+        folder.name,
+        Decimal(str(summary["ca_total"])),
+        int(summary["products"]),
+        int(summary["premium_count"]),
+        read_wines(folder),
+    )
 
 
 @dataclass
@@ -147,16 +152,29 @@ def compare(current: PeriodFacts, root: Path | None) -> tuple[dict, dict[str, Pe
     ago = year_ago(current.period)
     if ago in history.periods and ago not in unreadable:
         try:
-            used["year_ago"] = (used["previous"] if used.get("previous") and used["previous"].period == ago
-                                else read_period(history.periods[ago]))
+            used["year_ago"] = (
+                used["previous"]
+                if used.get("previous") and used["previous"].period == ago
+                else read_period(history.periods[ago])
+            )
         except (OSError, ValueError, KeyError, TypeError) as err:
             unreadable[ago] = f"{type(err).__name__}: {err}"[:200]
 
     comparison: dict = {
-        "previous_period": None, "previous_ca_total": None, "ca_change": None, "ca_change_pct": None,
-        "products_change": None, "premium_entered": None, "premium_left": None,
-        "products_lost": None, "products_lost_share": None, "products_lost_ids": None, "products_new": None,
-        "year_ago_period": None, "year_ago_ca_total": None, "year_ago_ca_change": None,
+        "previous_period": None,
+        "previous_ca_total": None,
+        "ca_change": None,
+        "ca_change_pct": None,
+        "products_change": None,
+        "premium_entered": None,
+        "premium_left": None,
+        "products_lost": None,
+        "products_lost_share": None,
+        "products_lost_ids": None,
+        "products_new": None,
+        "year_ago_period": None,
+        "year_ago_ca_total": None,
+        "year_ago_ca_change": None,
         "year_ago_ca_change_pct": None,
         "names": {},  # product id -> wine name, for every id listed above
         "history_periods": history.before(current.period),  # the earlier periods found
@@ -168,14 +186,16 @@ def compare(current: PeriodFacts, root: Path | None) -> tuple[dict, dict[str, Pe
         comparison["products_change"] = current.products - previous.products
         if previous.wines is not None and current.wines is not None:
             lost = previous.product_ids - current.product_ids
-            comparison.update({
-                "premium_entered": _sorted_ids(current.premium_ids - previous.premium_ids),
-                "premium_left": _sorted_ids(previous.premium_ids - current.premium_ids),
-                "products_lost": len(lost),
-                "products_lost_share": round(len(lost) / len(previous.wines), 4) if previous.wines else 0.0,
-                "products_lost_ids": _sorted_ids(lost)[:LISTED],
-                "products_new": len(current.product_ids - previous.product_ids),
-            })
+            comparison.update(
+                {
+                    "premium_entered": _sorted_ids(current.premium_ids - previous.premium_ids),
+                    "premium_left": _sorted_ids(previous.premium_ids - current.premium_ids),
+                    "products_lost": len(lost),
+                    "products_lost_share": round(len(lost) / len(previous.wines), 4) if previous.wines else 0.0,
+                    "products_lost_ids": _sorted_ids(lost)[:LISTED],
+                    "products_new": len(current.product_ids - previous.product_ids),
+                }
+            )
             listed = {*comparison["premium_entered"], *comparison["premium_left"], *comparison["products_lost_ids"]}
             wines = {**previous.wines, **current.wines}  # this month's name when both have one
             comparison["names"] = {i: wines[i][0] for i in _sorted_ids(listed)}
@@ -188,5 +208,9 @@ def compare(current: PeriodFacts, root: Path | None) -> tuple[dict, dict[str, Pe
 def _ca_against(current, other, period_key: str, total_key: str, change_key: str) -> dict:
     """The month's CA against another published month: that month, its CA, the change in EUR and in %."""
     change = current.ca_total - other.ca_total
-    return {period_key: other.period, total_key: _money(other.ca_total), change_key: _money(change),
-            f"{change_key}_pct": _pct(change, other.ca_total)}
+    return {
+        period_key: other.period,
+        total_key: _money(other.ca_total),
+        change_key: _money(change),
+        f"{change_key}_pct": _pct(change, other.ca_total),
+    }

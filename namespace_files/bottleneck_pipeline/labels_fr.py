@@ -48,8 +48,20 @@ EXTRACT_COLUMNS = {
 CSV_SEPARATOR = ";"  # what Excel in a French locale splits on
 DECIMAL_COMMA = ","  # what Excel in a French locale reads as a number (a '.' makes it text)
 
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-          "octobre", "novembre", "décembre")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 
 def period_fr(period: str) -> str:
@@ -65,10 +77,14 @@ def of_period(period: str) -> str:
 
 
 # What the CA is, and what the sources say of VAT (shown on the summary sheet and the HTML page).
-CA_DEFINITION = ("Somme, sur les vins vendus en ligne, du prix ERP (erp.xlsx, colonne price) x la "
-                 "quantité vendue sur le site (web.xlsx, colonne total_sales).")
-VAT_NOTE = ("Prix TTC ou HT : non précisé par les sources (la colonne price d'erp.xlsx ne l'indique "
-            "pas ; la colonne tax_status de web.xlsx dit seulement si un produit est soumis à la TVA).")
+CA_DEFINITION = (
+    "Somme, sur les vins vendus en ligne, du prix ERP (erp.xlsx, colonne price) x la "
+    "quantité vendue sur le site (web.xlsx, colonne total_sales)."
+)
+VAT_NOTE = (
+    "Prix TTC ou HT : non précisé par les sources (la colonne price d'erp.xlsx ne l'indique "
+    "pas ; la colonne tax_status de web.xlsx dit seulement si un produit est soumis à la TVA)."
+)
 
 REMOVAL_REASONS = {
     "empty_row": "ligne vide",

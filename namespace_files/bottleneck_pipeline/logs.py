@@ -20,13 +20,28 @@ class RunLog:
         self.stream = stream or sys.stdout
         self.lines: list[str] = []  # JSON lines, kept for the run's log file
 
-    def event(self, stage: str, event: str, message: str = "", level: str = "info",
-              rows_in: int | None = None, rows_out: int | None = None,
-              seconds: float | None = None) -> None:
-        record = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-                  "level": level, "run_id": self.run_id, "period": self.period, "stage": stage,
-                  "event": event, "rows_in": rows_in, "rows_out": rows_out, "seconds": seconds,
-                  "message": message}
+    def event(
+        self,
+        stage: str,
+        event: str,
+        message: str = "",
+        level: str = "info",
+        rows_in: int | None = None,
+        rows_out: int | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        record = {
+            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "level": level,
+            "run_id": self.run_id,
+            "period": self.period,
+            "stage": stage,
+            "event": event,
+            "rows_in": rows_in,
+            "rows_out": rows_out,
+            "seconds": seconds,
+            "message": message,
+        }
         line = json.dumps(record, ensure_ascii=False)
         self.lines.append(line)
         print(line if self.fmt == "json" else self._text(record), file=self.stream, flush=True)

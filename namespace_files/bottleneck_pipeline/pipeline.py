@@ -21,8 +21,7 @@ from . import labels_fr
 from .checks import CheckContext, run_checks
 from .checks.model import CheckResult, blocking
 from .contracts import CONTRACTS
-from .extracts import (MACHINE_FILES, extract_table, machine_path, neutralise_text, register_extract,
-                       write_extracts)
+from .extracts import MACHINE_FILES, extract_table, machine_path, neutralise_text, register_extract, write_extracts
 from .failures import DataRejected
 from .report_workbook import Summary, write_report
 from .stages import classify as classify_stage
@@ -61,14 +60,20 @@ def quality_path(out_dir: Path, stage: str) -> Path:
 
 
 def _finish(stage: str, out_dir: Path, started: float, rows_in: int, rows_out: int, **extra) -> dict:
-    manifest = {"stage": stage, "rows_in": rows_in, "rows_out": rows_out,
-                "seconds": round(time.perf_counter() - started, 3),
-                "outputs": list(STAGE_FILES[stage].outputs), **extra}
+    manifest = {
+        "stage": stage,
+        "rows_in": rows_in,
+        "rows_out": rows_out,
+        "seconds": round(time.perf_counter() - started, 3),
+        "outputs": list(STAGE_FILES[stage].outputs),
+        **extra,
+    }
     write_json(manifest, manifest_path(out_dir, stage))
     return manifest
 
 
 # --- the five stages ---------------------------------------------------------------------------
+
 
 def ingest(erp: Path, web: Path, liaison: Path, out_dir: Path) -> dict:
     started = time.perf_counter()
@@ -83,14 +88,19 @@ def ingest(erp: Path, web: Path, liaison: Path, out_dir: Path) -> dict:
             tables[name] = table
             sources[name] = {"file": path.name, "sha256": sha256_file(path), "rows": table.num_rows}
     if blocking(results):
-        raise DataRejected(_rejection_message("ingest", results), stage="ingest", results=results,
-                           hint="Corrigez le ou les classeurs cités, puis relancez le mois.")
+        raise DataRejected(
+            _rejection_message("ingest", results),
+            stage="ingest",
+            results=results,
+            hint="Corrigez le ou les classeurs cités, puis relancez le mois.",
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
         write_parquet(table, out_dir / f"{name}.parquet", {"sources": sources})
     rows = sum(t.num_rows for t in tables.values())
-    return _finish("ingest", out_dir, started, rows, rows, sources=sources,
-                   contract_checks=[r.to_dict() for r in results])
+    return _finish(
+        "ingest", out_dir, started, rows, rows, sources=sources, contract_checks=[r.to_dict() for r in results]
+    )
 
 
 def clean(erp: Path, web: Path, liaison: Path, out_dir: Path) -> dict:
@@ -100,9 +110,15 @@ def clean(erp: Path, web: Path, liaison: Path, out_dir: Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, table in cleaned.items():
         write_parquet(table, out_dir / f"{name}.parquet", provenance)
-    return _finish("clean", out_dir, started, sum(t.num_rows for t in ingested.values()),
-                   sum(t.num_rows for t in cleaned.values()), removed=removed,
-                   kept={name: t.num_rows for name, t in cleaned.items()})
+    return _finish(
+        "clean",
+        out_dir,
+        started,
+        sum(t.num_rows for t in ingested.values()),
+        sum(t.num_rows for t in cleaned.values()),
+        removed=removed,
+        kept={name: t.num_rows for name, t in cleaned.items()},
+    )
 
 
 def merge(erp: Path, web: Path, liaison: Path, out_dir: Path) -> dict:
@@ -110,8 +126,14 @@ def merge(erp: Path, web: Path, liaison: Path, out_dir: Path) -> dict:
     cleaned, provenance = _read_tables({"erp": erp, "web": web, "liaison": liaison})
     products = merge_stage.merge(connect(), cleaned)
     write_parquet(products, out_dir / "products.parquet", provenance)
-    return _finish("merge", out_dir, started, sum(t.num_rows for t in cleaned.values()),
-                   products.num_rows, inputs={name: t.num_rows for name, t in cleaned.items()})
+    return _finish(
+        "merge",
+        out_dir,
+        started,
+        sum(t.num_rows for t in cleaned.values()),
+        products.num_rows,
+        inputs={name: t.num_rows for name, t in cleaned.items()},
+    )
 
 
 def report(products: Path, period: str, z_threshold: float, out_dir: Path) -> dict:
@@ -126,22 +148,36 @@ def report(products: Path, period: str, z_threshold: float, out_dir: Path) -> di
     out_dir.mkdir(parents=True, exist_ok=True)
     write_parquet(revenue, out_dir / "revenue.parquet", provenance)
     summary = Summary(
-        period=period, ca_total=total, products=revenue.num_rows,
-        premium_count=premium.num_rows, premium_ca=report_stage.total_revenue(premium),
-        ordinary_count=ordinary.num_rows, ordinary_ca=report_stage.total_revenue(ordinary),
-        z_threshold=z_threshold, price_mean=stats.mean, price_std=stats.std,
+        period=period,
+        ca_total=total,
+        products=revenue.num_rows,
+        premium_count=premium.num_rows,
+        premium_ca=report_stage.total_revenue(premium),
+        ordinary_count=ordinary.num_rows,
+        ordinary_ca=report_stage.total_revenue(ordinary),
+        z_threshold=z_threshold,
+        price_mean=stats.mean,
+        price_std=stats.std,
         cutoff_price=classify_stage.premium_cutoff_price(stats, z_threshold),
         generated_at=datetime.now(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M:%S %Z"),
-        sources=provenance.get("sources", {}))
+        sources=provenance.get("sources", {}),
+    )
     # The product sheet shows each wine's z-score and class too (what the extracts split on).
-    wine_class = pc.if_else(classified["is_premium"], labels_fr.CLASS_LABELS[True],
-                            labels_fr.CLASS_LABELS[False])
+    wine_class = pc.if_else(classified["is_premium"], labels_fr.CLASS_LABELS[True], labels_fr.CLASS_LABELS[False])
     rows = classified.drop_columns(["is_premium"]).append_column("wine_class", wine_class)
     tmp = out_dir / (labels_fr.REPORT_FILE + ".tmp")
     write_report(tmp, rows, summary)
     tmp.replace(out_dir / labels_fr.REPORT_FILE)
-    return _finish("report", out_dir, started, table.num_rows, revenue.num_rows,
-                   period=period, ca_total=str(total), sources=summary.sources)
+    return _finish(
+        "report",
+        out_dir,
+        started,
+        table.num_rows,
+        revenue.num_rows,
+        period=period,
+        ca_total=str(total),
+        sources=summary.sources,
+    )
 
 
 def classify(revenue: Path, z_threshold: float, out_dir: Path) -> dict:
@@ -152,11 +188,22 @@ def classify(revenue: Path, z_threshold: float, out_dir: Path) -> dict:
     premium = extract_table(classified, True)
     ordinary = extract_table(classified, False)
     write_extracts(out_dir, premium, ordinary)  # French (deliverables) and machine/ forms
-    return _finish("classify", out_dir, started, table.num_rows, premium.num_rows + ordinary.num_rows,
-                   z_threshold=z_threshold, premium_count=premium.num_rows,
-                   ordinary_count=ordinary.num_rows,
-                   price={"mean": stats.mean, "std": stats.std, "std_kind": "population (ddof=0)",
-                          "premium_cutoff_eur": classify_stage.premium_cutoff_price(stats, z_threshold)})
+    return _finish(
+        "classify",
+        out_dir,
+        started,
+        table.num_rows,
+        premium.num_rows + ordinary.num_rows,
+        z_threshold=z_threshold,
+        premium_count=premium.num_rows,
+        ordinary_count=ordinary.num_rows,
+        price={
+            "mean": stats.mean,
+            "std": stats.std,
+            "std_kind": "population (ddof=0)",
+            "premium_cutoff_eur": classify_stage.premium_cutoff_price(stats, z_threshold),
+        },
+    )
 
 
 def _read_tables(paths: dict[str, Path]) -> tuple[dict[str, pa.Table], dict]:
@@ -208,8 +255,12 @@ def check_stage(stage: str, inputs: dict[str, Path], out_dir: Path, params: dict
 
 def raise_if_blocking(stage: str, results: list[CheckResult]) -> None:
     if blocking(results):
-        raise DataRejected(_rejection_message(stage, results), stage=stage, results=results,
-                           hint="Corrigez les fichiers sources cités, puis relancez le mois.")
+        raise DataRejected(
+            _rejection_message(stage, results),
+            stage=stage,
+            results=results,
+            hint="Corrigez les fichiers sources cités, puis relancez le mois.",
+        )
 
 
 def _rejection_message(stage: str, results: list[CheckResult]) -> str:
@@ -217,4 +268,3 @@ def _rejection_message(stage: str, results: list[CheckResult]) -> str:
     lines = [f"Étape {stage} ({label}) arrêtée par le contrôle qualité : rien n'a été publié."]
     lines += [f"- [{r.id}] {r.message}" for r in blocking(results)]
     return "\n".join(lines)
-

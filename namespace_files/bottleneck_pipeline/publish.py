@@ -50,8 +50,11 @@ def left_out(results: list[CheckResult]) -> dict:
         return {}
     listed = next((r for r in results if r.id == "clean.web.lost_sales"), gate)
     account = gate.message or listed.message
-    return {**gate.observed, "message_fr": account or "Aucune vente web n'est laissée hors du rapport.",
-            "lignes_exemples": gate.rows}
+    return {
+        **gate.observed,
+        "message_fr": account or "Aucune vente web n'est laissée hors du rapport.",
+        "lignes_exemples": gate.rows,
+    }
 
 
 def warnings_fr(results: list[CheckResult]) -> list[str]:
@@ -75,8 +78,9 @@ def quality_report(period: str, run_id: str, results: list[CheckResult], manifes
     }
 
 
-def run_summary(period: str, run_id: str, manifests: dict, results: list[CheckResult],
-                comparison: dict | None = None) -> dict:
+def run_summary(
+    period: str, run_id: str, manifests: dict, results: list[CheckResult], comparison: dict | None = None
+) -> dict:
     report = manifests["report"]
     classify = manifests["classify"]
     warnings = [r for r in results if not r.passed and r.severity == "warn"]
@@ -93,28 +97,40 @@ def run_summary(period: str, run_id: str, manifests: dict, results: list[CheckRe
         "mean": classify["price"]["mean"],
         "std": classify["price"]["std"],
         "comparison": comparison,
-        "stages": {stage: {key: manifests[stage][key] for key in ("rows_in", "rows_out", "seconds")}
-                   for stage in STAGES if stage in manifests},
+        "stages": {
+            stage: {key: manifests[stage][key] for key in ("rows_in", "rows_out", "seconds")}
+            for stage in STAGES
+            if stage in manifests
+        },
         "removed_rows": manifests["clean"].get("removed", {}),
         "left_out": left_out(results),
         "sources": manifests["ingest"].get("sources", {}),
-        "quality": {"status": "rejected" if blocking(results) else "passed",
-                    "checks": len(results), "passed": sum(r.passed for r in results),
-                    "warnings": len(warnings),
-                    "drift_alert": any(r.id in DRIFT_CHECKS for r in warnings),
-                    "warnings_fr": warnings_fr(results)},
+        "quality": {
+            "status": "rejected" if blocking(results) else "passed",
+            "checks": len(results),
+            "passed": sum(r.passed for r in results),
+            "warnings": len(warnings),
+            "drift_alert": any(r.id in DRIFT_CHECKS for r in warnings),
+            "warnings_fr": warnings_fr(results),
+        },
         "versions": package_versions(),
     }
 
 
 def missing_deliverables(folder: Path) -> list[str]:
-    return [name for name in DELIVERABLES
-            if not (folder / name).is_file() or (folder / name).stat().st_size == 0]
+    return [name for name in DELIVERABLES if not (folder / name).is_file() or (folder / name).stat().st_size == 0]
 
 
-def finalize(folder: Path, period: str, run_id: str, manifests: dict, results: list[CheckResult],
-             history: Path | None = None, max_ca_drift: float = DEFAULT_MAX_CA_DRIFT,
-             max_products_lost: float = DEFAULT_MAX_PRODUCTS_LOST) -> dict:
+def finalize(
+    folder: Path,
+    period: str,
+    run_id: str,
+    manifests: dict,
+    results: list[CheckResult],
+    history: Path | None = None,
+    max_ca_drift: float = DEFAULT_MAX_CA_DRIFT,
+    max_products_lost: float = DEFAULT_MAX_PRODUCTS_LOST,
+) -> dict:
     """Write the summary and the quality report into the period folder, after checking that every
     deliverable is there: the explicit final check (a run never ends 'green' with a file missing).
 
@@ -124,15 +140,20 @@ def finalize(folder: Path, period: str, run_id: str, manifests: dict, results: l
     what only this step knows (quality status, comparison), and the HTML page is written."""
     missing = missing_deliverables(folder)
     if missing:
-        raise DataRejected(f"Livrable(s) manquant(s) : {', '.join(missing)}. Rien n'a été publié.",
-                           stage="finalize")
+        raise DataRejected(f"Livrable(s) manquant(s) : {', '.join(missing)}. Rien n'a été publié.", stage="finalize")
     base = run_summary(period, run_id, manifests, results)
-    current = PeriodFacts(period, Decimal(str(base["ca_total"])), base["products"],
-                          base["premium_count"], read_wines(folder))
+    current = PeriodFacts(
+        period, Decimal(str(base["ca_total"])), base["products"], base["premium_count"], read_wines(folder)
+    )
     comparison, used = compare(current, history)
-    params = {"comparison": comparison, "period": period, "ca_total": base["ca_total"],
-              "previous": used.get("previous"), "max_ca_drift": max_ca_drift,
-              "max_products_lost": max_products_lost}
+    params = {
+        "comparison": comparison,
+        "period": period,
+        "ca_total": base["ca_total"],
+        "previous": used.get("previous"),
+        "max_ca_drift": max_ca_drift,
+        "max_products_lost": max_products_lost,
+    }
     results += run_checks("compare", CheckContext(None, {}, params))
     summary = run_summary(period, run_id, manifests, results, comparison)
     quality = quality_report(period, run_id, results, manifests)
@@ -171,15 +192,17 @@ def summary_sheet_values(summary: dict, current: PeriodFacts, used: dict) -> dic
     share = lambda pct: None if pct is None else round(pct / 100, 6)  # noqa: E731  (a % cell holds a share)
     values = {
         "quality_status": f"Conforme : {quality['passed']}/{quality['checks']} contrôles réussis, "
-                          "aucun contrôle bloquant en échec",
-        "quality_detail": "Détail de chaque contrôle : rapport_qualite.html (même dossier) et "
-                          "quality_report.json.",
+        "aucun contrôle bloquant en échec",
+        "quality_detail": "Détail de chaque contrôle : rapport_qualite.html (même dossier) et quality_report.json.",
         "warnings": quality["warnings"],
-        "warnings_detail": ("\n".join(shown) + (f"\net {len(warnings) - len(shown)} autre(s)"
-                                                if len(warnings) > len(shown) else "")) if warnings
-                           else "aucun",
-        "previous_period": (labels_fr.period_fr(c["previous_period"]) if c["previous_period"]
-                            else "aucun mois publié avant celui-ci"),
+        "warnings_detail": (
+            "\n".join(shown) + (f"\net {len(warnings) - len(shown)} autre(s)" if len(warnings) > len(shown) else "")
+        )
+        if warnings
+        else "aucun",
+        "previous_period": (
+            labels_fr.period_fr(c["previous_period"]) if c["previous_period"] else "aucun mois publié avant celui-ci"
+        ),
         "previous_ca_total": c["previous_ca_total"],
         "ca_change": c["ca_change"],
         "ca_change_share": share(c["ca_change_pct"]),
@@ -189,10 +212,13 @@ def summary_sheet_values(summary: dict, current: PeriodFacts, used: dict) -> dic
         "premium_left": None if c["premium_left"] is None else len(c["premium_left"]),
         "premium_left_list": "" if previous is None else _wine_list(c["premium_left"], current, previous),
         "products_lost": c["products_lost"],
-        "products_lost_detail": "" if c["products_lost"] is None else (
+        "products_lost_detail": ""
+        if c["products_lost"] is None
+        else (
             f"{c['products_lost_share'] * 100:.2f}".replace(".", ",") + "\u00a0% des produits "
             f"{labels_fr.of_period(c['previous_period'])} : "
-            + _wine_list(c["products_lost_ids"], previous, total=c["products_lost"])),
+            + _wine_list(c["products_lost_ids"], previous, total=c["products_lost"])
+        ),
         "year_ago_period": labels_fr.period_fr(c["year_ago_period"]) if c["year_ago_period"] else "non publié",
         "year_ago_ca_total": c["year_ago_ca_total"],
         "year_ago_ca_change_share": share(c["year_ago_ca_change_pct"]),

@@ -26,16 +26,32 @@ import pyarrow.compute as pc
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-from .labels_fr import (CA_DEFINITION, REPORT_COLUMNS, REVENUE_SHEET, SUMMARY_SHEET, TOTAL_LABEL,
-                        VAT_NOTE, of_period, period_fr)
+from .labels_fr import (
+    CA_DEFINITION,
+    REPORT_COLUMNS,
+    REVENUE_SHEET,
+    SUMMARY_SHEET,
+    TOTAL_LABEL,
+    VAT_NOTE,
+    of_period,
+    period_fr,
+)
 
 EURO = '#,##0.00 "€"'
 SIGNED_EURO = '+#,##0.00 "€";-#,##0.00 "€";0.00 "€"'
 SIGNED_INT = "+#,##0;-#,##0;0"
 SIGNED_PCT = "+0.0 %;-0.0 %;0.0 %"
 Z_FORMAT = "0.00"
-WIDTHS = {"product_id": 20, "sku": 22, "product_name": 60, "price_eur": 12,
-          "quantity_sold": 16, "revenue_eur": 16, "z_score": 14, "wine_class": 12}
+WIDTHS = {
+    "product_id": 20,
+    "sku": 22,
+    "product_name": 60,
+    "price_eur": 12,
+    "quantity_sold": 16,
+    "revenue_eur": 16,
+    "z_score": 14,
+    "wine_class": 12,
+}
 NAME_WIDTH = (30, 90)  # the wine column fits the longest name within these bounds; longer ones wrap
 
 
@@ -68,8 +84,16 @@ def write_report(path: Path, revenue: pa.Table, summary: Summary) -> None:
         "title": workbook.add_format({"bold": True, "font_size": 14}),
         "bold": workbook.add_format({"bold": True, "valign": "top"}),
         "section": workbook.add_format({"bold": True, "font_size": 12, "bottom": 1}),
-        "head": workbook.add_format({"bold": True, "bg_color": "#5B2333", "font_color": "#FFFFFF",
-                                     "border": 1, "text_wrap": True, "valign": "vcenter"}),
+        "head": workbook.add_format(
+            {
+                "bold": True,
+                "bg_color": "#5B2333",
+                "font_color": "#FFFFFF",
+                "border": 1,
+                "text_wrap": True,
+                "valign": "vcenter",
+            }
+        ),
         "euro": workbook.add_format({"num_format": EURO}),
         "euro_bold": workbook.add_format({"num_format": EURO, "bold": True, "top": 1}),
         "int": workbook.add_format({"num_format": "#,##0"}),
@@ -94,18 +118,29 @@ def write_report(path: Path, revenue: pa.Table, summary: Summary) -> None:
         sheet.set_footer(footer)
     # The rows' style ids, registered before close so that styles.xml holds them whatever the
     # other cells use.
-    styles = {"money": fmt["euro"]._get_xf_index(), "quantity": fmt["int"]._get_xf_index(),
-              "z": fmt["z"]._get_xf_index(), "name": fmt["name"]._get_xf_index()}
+    styles = {
+        "money": fmt["euro"]._get_xf_index(),
+        "quantity": fmt["int"]._get_xf_index(),
+        "z": fmt["z"]._get_xf_index(),
+        "name": fmt["name"]._get_xf_index(),
+    }
     workbook.close()
-    _splice_rows(layout, Path(path), f"xl/worksheets/sheet{revenue_sheet.index + 1}.xml",
-                 before=f'<row r="{revenue.num_rows + 3}"', rows=_rows_xml(revenue, styles))
+    _splice_rows(
+        layout,
+        Path(path),
+        f"xl/worksheets/sheet{revenue_sheet.index + 1}.xml",
+        before=f'<row r="{revenue.num_rows + 3}"',
+        rows=_rows_xml(revenue, styles),
+    )
 
 
 def _header_footer(period: str) -> tuple[str, str]:
     """Printed on every page: the report and its period, the sheet; the period and page x of n."""
     words = period_fr(period).replace("&", "&&")
-    return (f"&LBottleNeck — chiffre d'affaires {of_period(period)}&R&A",
-            f"&LPériode : {words}&CPage &P sur &N&Rrapport_ca.xlsx")
+    return (
+        f"&LBottleNeck — chiffre d'affaires {of_period(period)}&R&A",
+        f"&LPériode : {words}&CPage &P sur &N&Rrapport_ca.xlsx",
+    )
 
 
 # --- the summary sheet ------------------------------------------------------------------------
@@ -170,9 +205,13 @@ def _summary_sheet(sheet, s: Summary, fmt: dict) -> None:
         ("Écart-type des prix (population)", s.price_std, fmt["euro"], None),
         ("Prix seuil premium (moyenne + seuil x écart-type)", s.cutoff_price, fmt["euro"], None),
         ("Période (AAAA-MM)", s.period, fmt["text"], None),
-        ("Classement", f"premium si z-score > {s.z_threshold:g}", fmt["text"],
-         "z-score = (prix - prix moyen) / écart-type des prix ; colonnes « Z-score du prix » et "
-         "« Classe » de la feuille CA par produit."),
+        (
+            "Classement",
+            f"premium si z-score > {s.z_threshold:g}",
+            fmt["text"],
+            "z-score = (prix - prix moyen) / écart-type des prix ; colonnes « Z-score du prix » et "
+            "« Classe » de la feuille CA par produit.",
+        ),
     ]
     assert len(rows) == SUMMARY_TOP_ROWS
     for i, (label, value, cell_format, detail) in enumerate(rows, start=2):
@@ -217,8 +256,11 @@ def fill_summary(path: Path, values: dict) -> None:
     member = "xl/worksheets/sheet1.xml"  # the summary sheet comes first
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    with open(path, "rb") as raw, zipfile.ZipFile(raw) as source, zipfile.ZipFile(
-            tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=SHEET_COMPRESSLEVEL) as target:
+    with (
+        open(path, "rb") as raw,
+        zipfile.ZipFile(raw) as source,
+        zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=SHEET_COMPRESSLEVEL) as target,
+    ):
         for info in source.infolist():
             if info.filename == member:
                 xml = source.read(info).decode("utf-8")
@@ -269,7 +311,7 @@ def _set_cell(xml: str, ref: str, value) -> str:
         cell = f'<c r="{ref}"{style} t="inlineStr">{_text_xml(str(value))}</c>'
     else:
         cell = f'<c r="{ref}"{style}><v>{repr(float(value)) if isinstance(value, float) else value}</v></c>'
-    return xml[:found.start()] + cell + xml[found.end():]
+    return xml[: found.start()] + cell + xml[found.end() :]
 
 
 def _revenue_sheet(sheet, revenue: pa.Table, total: Decimal, fmt: dict) -> None:
@@ -294,8 +336,7 @@ def _revenue_sheet(sheet, revenue: pa.Table, total: Decimal, fmt: dict) -> None:
     col = columns.index("revenue_eur")
     sheet.write(total_row, 0, TOTAL_LABEL, fmt["total"])
     letter = xlsxwriter.utility.xl_col_to_name(col)
-    sheet.write_formula(total_row, col, f"=SUM({letter}2:{letter}{last + 1})", fmt["euro_bold"],
-                        float(total))
+    sheet.write_formula(total_row, col, f"=SUM({letter}2:{letter}{last + 1})", fmt["euro_bold"], float(total))
 
 
 def _name_width(revenue: pa.Table) -> int:
@@ -323,8 +364,10 @@ _EDGE_SPACE = re.compile(r"^\s|\s$")
 # Text that needs more than '<is><t>text</t></is>' (a superset, in RE2 syntax, of every case
 # above: XML specials, control and non-characters, escape look-alikes, edge whitespace).
 _SPACE = r"[\s\pZ\x{0b}\x{1c}-\x{1f}\x{85}]"
-_SPECIAL_RE2 = (r"[&<>\x{00}-\x{08}\x{0b}-\x{1f}\x{FFFE}\x{FFFF}]|_x[0-9a-fA-F]{4}_|"
-                rf"^{_SPACE}|{_SPACE}$")
+_SPECIAL_RE2 = (
+    r"[&<>\x{00}-\x{08}\x{0b}-\x{1f}\x{FFFE}\x{FFFF}]|_x[0-9a-fA-F]{4}_|"
+    rf"^{_SPACE}|{_SPACE}$"
+)
 
 
 def _utf16_truncate(text: str, limit: int) -> str:
@@ -360,8 +403,9 @@ def _text_bodies(column: pa.Array) -> pa.Array:
     """The inline-string content of each text cell (null stays null)."""
     column = column.cast(pa.large_string())
     bodies = _join("<is><t>", column, "</t></is>")
-    special = pc.or_(pc.match_substring_regex(column, _SPECIAL_RE2),
-                     pc.greater(pc.utf8_length(column), XLS_STRMAX // 2))
+    special = pc.or_(
+        pc.match_substring_regex(column, _SPECIAL_RE2), pc.greater(pc.utf8_length(column), XLS_STRMAX // 2)
+    )
     if pc.any(special).as_py():
         bodies = bodies.to_pylist()
         values = column.to_pylist()
@@ -384,8 +428,7 @@ def _rows_xml(revenue: pa.Table, styles: dict[str, int]) -> Iterator[memoryview]
     columns = list(REPORT_COLUMNS)
     for start in range(0, revenue.num_rows, CHUNK_ROWS):
         part = revenue.slice(start, CHUNK_ROWS).combine_chunks()
-        numbers = pc.cast(pa.array(range(start + 2, start + 2 + part.num_rows), pa.int64()),
-                          pa.large_string())
+        numbers = pc.cast(pa.array(range(start + 2, start + 2 + part.num_rows), pa.int64()), pa.large_string())
         pieces = ['<row r="', numbers, '">']
         for j, name in enumerate(columns):
             if name not in part.column_names:
@@ -393,31 +436,29 @@ def _rows_xml(revenue: pa.Table, styles: dict[str, int]) -> Iterator[memoryview]
             column = part.column(name).combine_chunks()
             letter = xl_col_to_name(j)
             if name in MONEY_COLUMNS or name in QUANTITY_COLUMNS or name == "z_score":
-                style = styles["money" if name in MONEY_COLUMNS else
-                               "quantity" if name in QUANTITY_COLUMNS else "z"]
+                style = styles["money" if name in MONEY_COLUMNS else "quantity" if name in QUANTITY_COLUMNS else "z"]
                 if name == "z_score":  # as the extracts show it: 2 decimals
                     column = pc.cast(column, pa.decimal128(18, 2))
-                cell = _join(f'<c r="{letter}', numbers, f'" s="{style}"><v>', _number_texts(column),
-                             "</v></c>")
+                cell = _join(f'<c r="{letter}', numbers, f'" s="{style}"><v>', _number_texts(column), "</v></c>")
             else:
                 style = f' s="{styles["name"]}"' if name == "product_name" else ""
-                cell = _join(f'<c r="{letter}', numbers, f'"{style} t="inlineStr">', _text_bodies(column),
-                             "</c>")
+                cell = _join(f'<c r="{letter}', numbers, f'"{style} t="inlineStr">', _text_bodies(column), "</c>")
             pieces.append(pc.fill_null(cell, pa.scalar("", pa.large_string())))  # null: no cell
         pieces.append("</row>")
         rows = _join(*pieces)
         _, offsets, data = rows.buffers()  # no nulls: the rows' text is one contiguous buffer
         offsets = memoryview(offsets).cast("q")  # large_string: 64-bit offsets
-        yield memoryview(data)[offsets[rows.offset]:offsets[rows.offset + len(rows)]]
+        yield memoryview(data)[offsets[rows.offset] : offsets[rows.offset + len(rows)]]
 
 
-def _splice_rows(layout: io.BytesIO, path: Path, member: str, before: str,
-                 rows: Iterator[memoryview]) -> None:
+def _splice_rows(layout: io.BytesIO, path: Path, member: str, before: str, rows: Iterator[memoryview]) -> None:
     """Copy the laid-out workbook to ``path``, inserting ``rows`` into ``member`` just before
     the text ``before`` (the total line's row)."""
     layout.seek(0)
-    with zipfile.ZipFile(layout) as source, zipfile.ZipFile(
-            path, "w", zipfile.ZIP_DEFLATED, compresslevel=SHEET_COMPRESSLEVEL) as target:
+    with (
+        zipfile.ZipFile(layout) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=SHEET_COMPRESSLEVEL) as target,
+    ):
         for info in source.infolist():
             if info.filename != member:
                 target.writestr(info, source.read(info))  # small parts, as XlsxWriter wrote them

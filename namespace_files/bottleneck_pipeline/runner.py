@@ -54,8 +54,9 @@ def validate(opts: RunOptions) -> None:
         raise UsageError(f"period {opts.period!r} is not YYYY-MM (e.g. 2026-11)")
     existing = next((p for p in (opts.output_dir, *opts.output_dir.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
-        raise UsageError(f"output {opts.output_dir}: {existing} is a file, not a folder; "
-                         "give a folder (created when missing)")
+        raise UsageError(
+            f"output {opts.output_dir}: {existing} is a file, not a folder; give a folder (created when missing)"
+        )
     if not 0 < opts.z_threshold < 100:
         raise UsageError(f"z threshold {opts.z_threshold} must be a positive number")
     if not 0 <= opts.max_orphan_share <= 1:
@@ -72,8 +73,10 @@ def check_input_dir(opts: RunOptions) -> None:
     """An unreachable drop folder (unmounted share...) is infrastructure: often transient."""
     if not opts.input_dir.is_dir():
         raise InfrastructureFailure(
-            f"Dossier d'entrée inaccessible : {opts.input_dir}", stage="ingest",
-            hint="Vérifiez que le dossier de dépôt est monté et accessible, puis relancez.")
+            f"Dossier d'entrée inaccessible : {opts.input_dir}",
+            stage="ingest",
+            hint="Vérifiez que le dossier de dépôt est monté et accessible, puis relancez.",
+        )
 
 
 def with_retries(stage: str, action: Callable[[], object], opts: RunOptions, log: RunLog):
@@ -85,9 +88,13 @@ def with_retries(stage: str, action: Callable[[], object], opts: RunOptions, log
             err = as_pipeline_error(raw, stage)
             if not isinstance(err, InfrastructureFailure) or attempt == opts.retries:
                 raise err from raw
-            delay = opts.retry_delay * 2 ** attempt
-            log.event(stage, "retry", f"attempt {attempt + 1} failed ({err.message}); "
-                                      f"retrying in {delay:g} s", level="warning")
+            delay = opts.retry_delay * 2**attempt
+            log.event(
+                stage,
+                "retry",
+                f"attempt {attempt + 1} failed ({err.message}); retrying in {delay:g} s",
+                level="warning",
+            )
             time.sleep(delay)
 
 
@@ -107,25 +114,37 @@ def run(opts: RunOptions, log: RunLog) -> dict:
     try:
         with_retries("publish", make_staging, opts, log)
         if recover_interrupted_publish(opts.output_dir / opts.period):
-            log.event("publish", "recovered", f"restored {opts.period} left aside by an interrupted run",
-                      level="warning")
+            log.event(
+                "publish", "recovered", f"restored {opts.period} left aside by an interrupted run", level="warning"
+            )
         with_retries("ingest", lambda: check_input_dir(opts), opts, log)
         for stage in STAGES:
             started = time.perf_counter()
             manifest, stage_results = with_retries(
-                stage, lambda stage=stage: _stage_with_gate(stage, opts, work), opts, log)
+                stage, lambda stage=stage: _stage_with_gate(stage, opts, work), opts, log
+            )
             manifests[stage] = manifest
             results += stage_results
             failed = [r for r in stage_results if not r.passed]
-            log.event(stage, "done", f"{len(stage_results) - len(failed)}/{len(stage_results)} checks "
-                                     f"passed" + (f", {len(failed)} warning(s)" if failed else ""),
-                      rows_in=manifest["rows_in"], rows_out=manifest["rows_out"],
-                      seconds=round(time.perf_counter() - started, 3))
-        summary = with_retries("publish", lambda: _deliver(opts, work, delivery, run_id, manifests,
-                                                           results, log), opts, log)
-        log.event("run", "published", f"CA {summary['ca_total']:,.2f} EUR, {summary['products']} products, "
-                                      f"{summary['premium_count']} premium, {summary['ordinary_count']} "
-                                      f"ordinary -> {opts.output_dir / opts.period}")
+            log.event(
+                stage,
+                "done",
+                f"{len(stage_results) - len(failed)}/{len(stage_results)} checks "
+                f"passed" + (f", {len(failed)} warning(s)" if failed else ""),
+                rows_in=manifest["rows_in"],
+                rows_out=manifest["rows_out"],
+                seconds=round(time.perf_counter() - started, 3),
+            )
+        summary = with_retries(
+            "publish", lambda: _deliver(opts, work, delivery, run_id, manifests, results, log), opts, log
+        )
+        log.event(
+            "run",
+            "published",
+            f"CA {summary['ca_total']:,.2f} EUR, {summary['products']} products, "
+            f"{summary['premium_count']} premium, {summary['ordinary_count']} "
+            f"ordinary -> {opts.output_dir / opts.period}",
+        )
         return summary
     except BaseException as raw:
         err = as_pipeline_error(raw) if isinstance(raw, Exception) else raw
@@ -145,14 +164,16 @@ def _stage_with_gate(stage: str, opts: RunOptions, work: Path) -> tuple[dict, li
     if stage == "ingest":
         manifest = pipeline.ingest(**inputs, out_dir=out_dir)
     elif stage == "report":
-        manifest = pipeline.report(**inputs, period=opts.period, z_threshold=opts.z_threshold,
-                                   out_dir=out_dir)
+        manifest = pipeline.report(**inputs, period=opts.period, z_threshold=opts.z_threshold, out_dir=out_dir)
     elif stage == "classify":
         manifest = pipeline.classify(**inputs, z_threshold=opts.z_threshold, out_dir=out_dir)
     else:
         manifest = getattr(pipeline, stage)(**inputs, out_dir=out_dir)
-    params = {"max_orphan_share": opts.max_orphan_share, "max_lost_share": opts.max_lost_share,
-              "z_threshold": opts.z_threshold}
+    params = {
+        "max_orphan_share": opts.max_orphan_share,
+        "max_lost_share": opts.max_lost_share,
+        "z_threshold": opts.z_threshold,
+    }
     gate_inputs = {} if stage == "ingest" else inputs
     results = pipeline.check_stage(stage, gate_inputs, out_dir, params)
     pipeline.raise_if_blocking(stage, results)
@@ -172,15 +193,24 @@ def stage_inputs(stage: str, input_dir: Path, work: Path) -> dict[str, Path]:
     return {"revenue": work / "report" / "revenue.parquet"}
 
 
-def _deliver(opts: RunOptions, work: Path, delivery: Path, run_id: str, manifests: dict,
-             results: list[CheckResult], log: RunLog) -> dict:
+def _deliver(
+    opts: RunOptions, work: Path, delivery: Path, run_id: str, manifests: dict, results: list[CheckResult], log: RunLog
+) -> dict:
     delivery.mkdir(parents=True, exist_ok=True)
     for name in DELIVERABLES:  # the workbook (report stage), the extracts in both forms (classify)
         stage = "report" if name == labels_fr.REPORT_FILE else "classify"
         (delivery / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(work / stage / name, delivery / name)
-    summary = finalize(delivery, opts.period, run_id, manifests, results, history=opts.history_dir,
-                       max_ca_drift=opts.max_ca_drift, max_products_lost=opts.max_products_lost)
+    summary = finalize(
+        delivery,
+        opts.period,
+        run_id,
+        manifests,
+        results,
+        history=opts.history_dir,
+        max_ca_drift=opts.max_ca_drift,
+        max_products_lost=opts.max_products_lost,
+    )
     log.event("quality", "summary", summary_fr(results).replace("\n", "\n    "))
     log.event("publish", "ready", "all gates passed; publishing the period folder")
     log.write(delivery / RUN_LOG)
@@ -188,8 +218,7 @@ def _deliver(opts: RunOptions, work: Path, delivery: Path, run_id: str, manifest
     return summary
 
 
-def _keep_failure(opts: RunOptions, run_id: str, err, results: list[CheckResult],
-                  manifests: dict, log: RunLog) -> None:
+def _keep_failure(opts: RunOptions, run_id: str, err, results: list[CheckResult], manifests: dict, log: RunLog) -> None:
     """Keep the evidence of a failed run (never in the period folder: nothing is published)."""
     stage = getattr(err, "stage", None) or "run"
     kind = getattr(err, "kind", "interrupted")
@@ -198,8 +227,15 @@ def _keep_failure(opts: RunOptions, run_id: str, err, results: list[CheckResult]
     try:
         folder.mkdir(parents=True, exist_ok=True)
         write_json(quality_report(opts.period, run_id, results, manifests), folder / QUALITY_FILE)
-        write_json({"stage": stage, "kind": kind, "message": getattr(err, "message", str(err)),
-                    "hint": getattr(err, "hint", None)}, folder / "error.json")
+        write_json(
+            {
+                "stage": stage,
+                "kind": kind,
+                "message": getattr(err, "message", str(err)),
+                "hint": getattr(err, "hint", None),
+            },
+            folder / "error.json",
+        )
         log.write(folder / RUN_LOG)
     except OSError:
         pass  # the output location itself is the failure: the stdout log is the evidence
@@ -210,6 +246,7 @@ def new_run_id() -> str:
 
 
 # --- backfill: a range of months, in order ----------------------------------------------------
+
 
 def months(first: str, last: str) -> list[str]:
     """Every period from ``first`` to ``last`` included, in order."""
@@ -226,8 +263,9 @@ def months(first: str, last: str) -> list[str]:
     return periods
 
 
-def backfill(input_root: Path, periods: list[str], options: Callable[[str], RunOptions],
-             new_log: Callable[[str], RunLog]) -> list[dict]:
+def backfill(
+    input_root: Path, periods: list[str], options: Callable[[str], RunOptions], new_log: Callable[[str], RunLog]
+) -> list[dict]:
     """Run the months in order, each from ``input_root/YYYY-MM/``, each published before the
     next one starts, so that every month is compared with the ones before it. Every month folder
     must be there before anything runs (a usage error otherwise: nothing is run). The first month
@@ -235,8 +273,10 @@ def backfill(input_root: Path, periods: list[str], options: Callable[[str], RunO
     the months already published in ``published``."""
     missing = [p for p in periods if not (input_root / p).is_dir()]
     if missing:
-        raise UsageError(f"no input folder for {', '.join(missing)} under {input_root} "
-                         "(expected INPUT_ROOT/YYYY-MM/ with erp.xlsx, web.xlsx, liaison.xlsx); nothing was run")
+        raise UsageError(
+            f"no input folder for {', '.join(missing)} under {input_root} "
+            "(expected INPUT_ROOT/YYYY-MM/ with erp.xlsx, web.xlsx, liaison.xlsx); nothing was run"
+        )
     summaries = []
     for period in periods:
         try:

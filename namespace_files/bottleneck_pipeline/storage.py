@@ -48,7 +48,8 @@ def connect() -> duckdb.DuckDBPyConnection:
         raise InfrastructureFailure(
             f"DuckDB ne peut pas ouvrir sa base {DATABASE['path']} : {str(err).splitlines()[0]}",
             hint="Une autre exécution tient peut-être la base : attendez qu'elle finisse ou "
-                 "utilisez une base par exécution ; l'erreur est réessayée automatiquement.") from err
+            "utilisez une base par exécution ; l'erreur est réessayée automatiquement.",
+        ) from err
 
 
 def create_key_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -87,8 +88,9 @@ def read_parquet(path: Path) -> tuple[pa.Table, dict]:
 def write_json(data: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False,
-                              default=str) + "\n", encoding="utf-8")
+    tmp.write_text(
+        json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str) + "\n", encoding="utf-8"
+    )
     os.replace(tmp, path)
 
 
@@ -97,8 +99,19 @@ def read_json(path: Path) -> dict:
 
 
 # errno values that mean "the storage is unavailable", not "the data is wrong".
-INFRA_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EDQUOT,
-                errno.ENOTCONN, errno.ETIMEDOUT, errno.ESTALE, errno.EAGAIN, errno.EBUSY}
+INFRA_ERRNOS = {
+    errno.ENOSPC,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EIO,
+    errno.EDQUOT,
+    errno.ENOTCONN,
+    errno.ETIMEDOUT,
+    errno.ESTALE,
+    errno.EAGAIN,
+    errno.EBUSY,
+}
 
 
 def is_infrastructure_oserror(err: OSError) -> bool:

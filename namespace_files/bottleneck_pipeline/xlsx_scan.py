@@ -102,6 +102,7 @@ class SheetScan:
 
 # --- the package: which sheet, where its XML and its shared strings are ------------------------
 
+
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
@@ -115,16 +116,17 @@ def _relationships(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]
     found = {}
     for rel in ElementTree.fromstring(zf.read(rels)):
         target = rel.get("Target", "")
-        target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-            posixpath.join(folder, target))
+        target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
         found[rel.get("Id")] = (rel.get("Type", ""), target)
     return found
 
 
 def worksheets(zf: zipfile.ZipFile) -> tuple[list[Sheet], str | None]:
     """Every worksheet in workbook order (chart sheets left out), and the shared strings part."""
-    workbook = next((target for kind, target in _relationships(zf, "").values()
-                     if kind.endswith("/officeDocument")), "xl/workbook.xml")
+    workbook = next(
+        (target for kind, target in _relationships(zf, "").values() if kind.endswith("/officeDocument")),
+        "xl/workbook.xml",
+    )
     rels = _relationships(zf, workbook)
     sheets = []
     for node in ElementTree.fromstring(zf.read(workbook)).iter():
@@ -133,8 +135,7 @@ def worksheets(zf: zipfile.ZipFile) -> tuple[list[Sheet], str | None]:
         rel_id = next((v for k, v in node.attrib.items() if _local(k) == "id"), None)
         kind, target = rels.get(rel_id, ("", ""))
         if kind.endswith("/worksheet"):
-            sheets.append(Sheet(node.get("name", ""), target,
-                                node.get("state", "visible") in ("hidden", "veryHidden")))
+            sheets.append(Sheet(node.get("name", ""), target, node.get("state", "visible") in ("hidden", "veryHidden")))
     strings = next((target for kind, target in rels.values() if kind.endswith("/sharedStrings")), None)
     return sheets, strings
 
@@ -154,13 +155,13 @@ class SharedStrings:
                 return ""
             # the text runs of the item (rich text: one per <r>); phonetic hints (<rPh>) left out
             runs = [node] + [r for r in node if _local(r.tag) == "r"]
-            self._items.append(_excel_text("".join(t.text or "" for run in runs for t in run
-                                                   if _local(t.tag) == "t")))
+            self._items.append(_excel_text("".join(t.text or "" for run in runs for t in run if _local(t.tag) == "t")))
             node.clear()
         return self._items[index]
 
 
 # --- the sheet ---------------------------------------------------------------------------------
+
 
 def _cell_value(attrs: bytes, body: bytes | None, strings: SharedStrings) -> str | None:
     """The text of a cell as the reader sees it; None when empty."""
@@ -202,7 +203,7 @@ def _suspect_cells(segment: bytes, prefix: bytes) -> Iterator[re.Match]:
     """Cells holding a formula or an error type: found as raw bytes, then parsed one by one."""
     opening, closing = b"<" + prefix + b"c ", b"</" + prefix + b"c>"
     marks = [m.start() for m in re.finditer(b"<" + re.escape(prefix) + rb"f[\s>/]", segment)]
-    marks += [m.start() for m in ERROR_TYPE.finditer(segment) if segment[m.start() - 1:m.start()].isspace()]
+    marks += [m.start() for m in ERROR_TYPE.finditer(segment) if segment[m.start() - 1 : m.start()].isspace()]
     starts = set()
     for mark in sorted(marks):
         start = segment.rfind(opening, 0, mark)

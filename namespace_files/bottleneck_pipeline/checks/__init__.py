@@ -58,8 +58,7 @@ def catalogue_markdown() -> str:
     tables = ", ".join(CONTRACTS)
     lines = ["| id | severity | family | what it guards |", "|---|---|---|---|"]
     for check, (severity, family, description) in CONTRACT_CHECKS.items():
-        lines.append(f"| `ingest.<table>.{check}` | {severity} | {family} | {description} "
-                     f"(<table>: {tables}) |")
+        lines.append(f"| `ingest.<table>.{check}` | {severity} | {family} | {description} (<table>: {tables}) |")
     for stage in GATED:
         for g in REGISTRY.get(stage, []):
             lines.append(f"| `{g.id}` | {g.severity} | {g.family} | {g.description} |")

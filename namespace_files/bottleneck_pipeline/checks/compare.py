@@ -41,10 +41,15 @@ def _limit(share: float) -> str:
     return f"{share * 100:g}".replace(".", ",") + "\u00a0%"
 
 
-@gate(STAGE, "ca.drift_within_limit", WARN, "revenue",
-      "Le CA ne varie pas de plus de 30 % (--max-ca-drift) par rapport au dernier mois publié ; "
-      "au-delà, un avertissement demande de vérifier les exports avant de diffuser (le run n'est "
-      "jamais arrêté).")
+@gate(
+    STAGE,
+    "ca.drift_within_limit",
+    WARN,
+    "revenue",
+    "Le CA ne varie pas de plus de 30 % (--max-ca-drift) par rapport au dernier mois publié ; "
+    "au-delà, un avertissement demande de vérifier les exports avant de diffuser (le run n'est "
+    "jamais arrêté).",
+)
 def ca_drift(ctx: CheckContext) -> Finding:
     comparison = ctx.params["comparison"]
     limit = float(ctx.params.get("max_ca_drift", DEFAULT_MAX_CA_DRIFT))
@@ -52,36 +57,56 @@ def ca_drift(ctx: CheckContext) -> Finding:
     if comparison.get("previous_period") is None or comparison.get("ca_change_pct") is None:
         return Finding(0, "aucun mois publié auparavant : pas de comparaison", expected)
     share = comparison["ca_change_pct"] / 100
-    observed = {"mois_compare": comparison["previous_period"], "variation": round(share, 4),
-                "ca_precedent": comparison["previous_ca_total"], "ca": ctx.params["ca_total"]}
+    observed = {
+        "mois_compare": comparison["previous_period"],
+        "variation": round(share, 4),
+        "ca_precedent": comparison["previous_ca_total"],
+        "ca": ctx.params["ca_total"],
+    }
     if abs(share) <= limit:
         return Finding(0, observed, expected)
     previous = period_fr(comparison["previous_period"])
     direction = "hausse" if share > 0 else "baisse"
-    return Finding(1, observed, expected,
-                   f"CA {of_period(ctx.params['period'])} : {_euros(ctx.params['ca_total'])} contre "
-                   f"{_euros(comparison['previous_ca_total'])} en {previous}, soit une {direction} de "
-                   f"{_percent(abs(share))}, au-delà du seuil d'alerte de {_limit(limit)}. Avant de "
-                   "diffuser, vérifiez que web.xlsx et erp.xlsx sont bien les exports complets du mois "
-                   "(période, nombre de lignes, colonne total_sales). Si la variation est réelle "
-                   "(saisonnalité, promotion), rien à corriger ; le seuil se règle avec --max-ca-drift.")
+    return Finding(
+        1,
+        observed,
+        expected,
+        f"CA {of_period(ctx.params['period'])} : {_euros(ctx.params['ca_total'])} contre "
+        f"{_euros(comparison['previous_ca_total'])} en {previous}, soit une {direction} de "
+        f"{_percent(abs(share))}, au-delà du seuil d'alerte de {_limit(limit)}. Avant de "
+        "diffuser, vérifiez que web.xlsx et erp.xlsx sont bien les exports complets du mois "
+        "(période, nombre de lignes, colonne total_sales). Si la variation est réelle "
+        "(saisonnalité, promotion), rien à corriger ; le seuil se règle avec --max-ca-drift.",
+    )
 
 
-@gate(STAGE, "products.lost_within_limit", WARN, "volumes",
-      "Au plus 20 % (--max-products-lost) des produits du dernier mois publié disparaissent du "
-      "rapport ; au-delà, un avertissement nomme les produits disparus (le run n'est jamais arrêté).")
+@gate(
+    STAGE,
+    "products.lost_within_limit",
+    WARN,
+    "volumes",
+    "Au plus 20 % (--max-products-lost) des produits du dernier mois publié disparaissent du "
+    "rapport ; au-delà, un avertissement nomme les produits disparus (le run n'est jamais arrêté).",
+)
 def products_lost(ctx: CheckContext) -> Finding:
     comparison = ctx.params["comparison"]
     limit = float(ctx.params.get("max_products_lost", DEFAULT_MAX_PRODUCTS_LOST))
     expected = f"part perdue ≤ {_limit(limit)}"
     if comparison.get("products_lost") is None:
-        reason = ("aucun mois publié auparavant" if comparison.get("previous_period") is None
-                  else "extractions du mois comparé absentes de l'historique")
+        reason = (
+            "aucun mois publié auparavant"
+            if comparison.get("previous_period") is None
+            else "extractions du mois comparé absentes de l'historique"
+        )
         return Finding(0, f"{reason} : pas de comparaison par produit", expected)
     share = comparison["products_lost_share"]
     previous = ctx.params["previous"]
-    observed = {"mois_compare": comparison["previous_period"], "produits_perdus": comparison["products_lost"],
-                "produits_mois_compare": len(previous.wines), "part": share}
+    observed = {
+        "mois_compare": comparison["previous_period"],
+        "produits_perdus": comparison["products_lost"],
+        "produits_mois_compare": len(previous.wines),
+        "part": share,
+    }
     if share <= limit:
         return Finding(0, observed, expected)
     ids = comparison["products_lost_ids"]
@@ -89,26 +114,38 @@ def products_lost(ctx: CheckContext) -> Finding:
     named = " ; ".join(f"{r['product_id']} ({r['nom_du_vin'] or 'sans nom'})" for r in rows[:NAMED])
     more = comparison["products_lost"] - min(NAMED, len(rows))
     return Finding(
-        comparison["products_lost"], observed, expected,
+        comparison["products_lost"],
+        observed,
+        expected,
         f"{comparison['products_lost']} des {len(previous.wines)} produits "
         f"{of_period(comparison['previous_period'])} ({_percent(share)}) ne sont plus dans le rapport "
         f"{of_period(ctx.params['period'])}, au-delà du seuil d'alerte de {_limit(limit)} : {named}"
-        + (f" ; et {more} autre(s)" if more > 0 else "") +
-        ". Vérifiez que web.xlsx contient tout le catalogue vendu en ligne et que liaison.xlsx relie "
+        + (f" ; et {more} autre(s)" if more > 0 else "")
+        + ". Vérifiez que web.xlsx contient tout le catalogue vendu en ligne et que liaison.xlsx relie "
         "ces produits (colonnes product_id et id_web). Si ces produits ont réellement quitté le "
         "catalogue, rien à corriger ; le seuil se règle avec --max-products-lost.",
-        rows)
+        rows,
+    )
 
 
-@gate(STAGE, "history.readable", WARN, "volumes",
-      "Chaque mois publié de l'historique se relit (run_summary.json présent et lisible) : un mois "
-      "illisible est écarté de la comparaison.")
+@gate(
+    STAGE,
+    "history.readable",
+    WARN,
+    "volumes",
+    "Chaque mois publié de l'historique se relit (run_summary.json présent et lisible) : un mois "
+    "illisible est écarté de la comparaison.",
+)
 def history_readable(ctx: CheckContext) -> Finding:
     unreadable = ctx.params["comparison"].get("history_unreadable") or {}
     if not unreadable:
         return Finding(0, {}, {})
     listed = " ; ".join(f"{period} ({why})" for period, why in sorted(unreadable.items()))
-    return Finding(len(unreadable), unreadable, {},
-                   f"{len(unreadable)} mois de l'historique illisible(s), écarté(s) de la comparaison : "
-                   f"{listed}. Republiez ces mois (bottleneck run ou backfill) pour les comparer de nouveau.",
-                   [{"period": p, "raison": w} for p, w in sorted(unreadable.items())])
+    return Finding(
+        len(unreadable),
+        unreadable,
+        {},
+        f"{len(unreadable)} mois de l'historique illisible(s), écarté(s) de la comparaison : "
+        f"{listed}. Republiez ces mois (bottleneck run ou backfill) pour les comparer de nouveau.",
+        [{"period": p, "raison": w} for p, w in sorted(unreadable.items())],
+    )

@@ -24,21 +24,25 @@ PREDICTED = """
 """
 
 # Web products that found no ERP price, best sellers first (their sales are missing from the CA).
-WEB_ORPHANS = ("select sku, product_name, quantity_sold from clean_web "
-               "where sku not in (select sku from products) order by quantity_sold desc, sku")
+WEB_ORPHANS = (
+    "select sku, product_name, quantity_sold from clean_web "
+    "where sku not in (select sku from products) order by quantity_sold desc, sku"
+)
 
 
 def _fan_out(ctx: CheckContext, table: str, key: str, other: str, label: str) -> Finding:
     return ctx.offending(
         f"select {key}, count(distinct {other}) as nombre, list(distinct {other}) as valeurs "
         f"from {table} group by {key} having count(*) > 1 order by {key}",
-        lambda n, rows: f"{label} : {n} {key}(s) liés à plusieurs {other} "
-                        f"({quote(rows, key, n)}). Une jointure multiplierait leurs ventes : "
-                        "corrigez la table de liaison pour qu'elle soit un-pour-un.")
+        lambda n, rows: (
+            f"{label} : {n} {key}(s) liés à plusieurs {other} "
+            f"({quote(rows, key, n)}). Une jointure multiplierait leurs ventes : "
+            "corrigez la table de liaison pour qu'elle soit un-pour-un."
+        ),
+    )
 
 
-@gate(STAGE, "products.unique_product_id", ERROR, "duplicates",
-      "Une ligne par produit après les jointures.")
+@gate(STAGE, "products.unique_product_id", ERROR, "duplicates", "Une ligne par produit après les jointures.")
 def unique_product(ctx: CheckContext) -> Finding:
     return _fan_out(ctx, "products", "product_id", "sku", "fusion")
 
@@ -48,26 +52,44 @@ def unique_sku(ctx: CheckContext) -> Finding:
     return _fan_out(ctx, "products", "sku", "product_id", "fusion")
 
 
-@gate(STAGE, "products.rows_as_predicted", ERROR, "volumes",
-      "Le nombre de produits fusionnés est celui que prédisent les clés des trois tables.")
+@gate(
+    STAGE,
+    "products.rows_as_predicted",
+    ERROR,
+    "volumes",
+    "Le nombre de produits fusionnés est celui que prédisent les clés des trois tables.",
+)
 def rows_as_predicted(ctx: CheckContext) -> Finding:
     merged = ctx.count("select * from products")
     predicted = ctx.count(PREDICTED)
-    return Finding(int(merged != predicted), merged, predicted,
-                   f"La fusion donne {merged} produits alors que les clés en prévoient {predicted}. "
-                   "Une jointure a perdu ou dupliqué des lignes : ne diffusez pas ce mois.")
+    return Finding(
+        int(merged != predicted),
+        merged,
+        predicted,
+        f"La fusion donne {merged} produits alors que les clés en prévoient {predicted}. "
+        "Une jointure a perdu ou dupliqué des lignes : ne diffusez pas ce mois.",
+    )
 
 
-@gate(STAGE, "products.not_empty", ERROR, "volumes",
-      "La fusion produit au moins un produit (sinon aucune clé ne correspond) : seul contrôle qui arrête "
-      "un mois sans aucun produit relié quand les plafonds (--max-lost-share, --max-orphan-share) sont "
-      "relâchés.")
+@gate(
+    STAGE,
+    "products.not_empty",
+    ERROR,
+    "volumes",
+    "La fusion produit au moins un produit (sinon aucune clé ne correspond) : seul contrôle qui arrête "
+    "un mois sans aucun produit relié quand les plafonds (--max-lost-share, --max-orphan-share) sont "
+    "relâchés.",
+)
 def not_empty(ctx: CheckContext) -> Finding:
     merged = ctx.count("select * from products")
-    return Finding(int(merged == 0), merged, "> 0",
-                   "Aucun produit ne relie l'ERP et le site web : les identifiants de liaison.xlsx "
-                   "ne correspondent ni aux product_id de erp.xlsx ni aux sku de web.xlsx. "
-                   "Vérifiez que les trois fichiers sont du même mois et du même format.")
+    return Finding(
+        int(merged == 0),
+        merged,
+        "> 0",
+        "Aucun produit ne relie l'ERP et le site web : les identifiants de liaison.xlsx "
+        "ne correspondent ni aux product_id de erp.xlsx ni aux sku de web.xlsx. "
+        "Vérifiez que les trois fichiers sont du même mois et du même format.",
+    )
 
 
 def _orphan_share(ctx: CheckContext) -> tuple[int, float, float]:
@@ -78,81 +100,120 @@ def _orphan_share(ctx: CheckContext) -> tuple[int, float, float]:
     return orphans, orphans / web if web else 0.0, ceiling
 
 
-@gate(STAGE, "orphans.web_products_without_price", ERROR, "volumes",
-      "Les produits web trouvent leur prix ERP, au plafond près en nombre de produits (--max-orphan-share) ; "
-      "le poids des ventes perdues, en unités et en CA, est contrôlé par clean.web.lost_sales_within_ceiling.")
+@gate(
+    STAGE,
+    "orphans.web_products_without_price",
+    ERROR,
+    "volumes",
+    "Les produits web trouvent leur prix ERP, au plafond près en nombre de produits (--max-orphan-share) ; "
+    "le poids des ventes perdues, en unités et en CA, est contrôlé par clean.web.lost_sales_within_ceiling.",
+)
 def web_orphans(ctx: CheckContext) -> Finding:
     orphans, share, ceiling = _orphan_share(ctx)
     finding = ctx.offending(
-        WEB_ORPHANS, lambda n, rows: f"web.xlsx : {n} produit(s) vendus sans correspondance ERP "
-                             f"({share:.1%} > plafond {ceiling:.0%}) : sku {quote(rows, 'sku', n)}. "
-                             "Ajoutez-les à liaison.xlsx ou à l'ERP.",
-        observed=f"{orphans} ({share:.1%})", expected=f"<= {ceiling:.0%}")
+        WEB_ORPHANS,
+        lambda n, rows: (
+            f"web.xlsx : {n} produit(s) vendus sans correspondance ERP "
+            f"({share:.1%} > plafond {ceiling:.0%}) : sku {quote(rows, 'sku', n)}. "
+            "Ajoutez-les à liaison.xlsx ou à l'ERP."
+        ),
+        observed=f"{orphans} ({share:.1%})",
+        expected=f"<= {ceiling:.0%}",
+    )
     finding.count = orphans if share > ceiling else 0
     return finding
 
 
-@gate(STAGE, "orphans.web_products_unlinked", WARN, "volumes",
-      "Produits web sans correspondance ERP (sous le plafond) : leur CA n'est pas compté.")
+@gate(
+    STAGE,
+    "orphans.web_products_unlinked",
+    WARN,
+    "volumes",
+    "Produits web sans correspondance ERP (sous le plafond) : leur CA n'est pas compté.",
+)
 def web_orphans_warn(ctx: CheckContext) -> Finding:
     _, share, ceiling = _orphan_share(ctx)
     finding = ctx.offending(
         WEB_ORPHANS,
-        lambda n, rows: f"web.xlsx : {n} produit(s) sans correspondance ERP, hors CA : "
-                        f"sku {quote(rows, 'sku', n)}. Complétez liaison.xlsx.")
+        lambda n, rows: (
+            f"web.xlsx : {n} produit(s) sans correspondance ERP, hors CA : "
+            f"sku {quote(rows, 'sku', n)}. Complétez liaison.xlsx."
+        ),
+    )
     if share > ceiling:  # over the ceiling the error above reports them
         finding.count = 0
     return finding
 
 
-@gate(STAGE, "orphans.links_to_missing_web_product", WARN, "volumes",
-      "Liens dont le sku n'existe pas (ou plus) parmi les produits web.")
+@gate(
+    STAGE,
+    "orphans.links_to_missing_web_product",
+    WARN,
+    "volumes",
+    "Liens dont le sku n'existe pas (ou plus) parmi les produits web.",
+)
 def link_orphans(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "select product_id, sku from clean_liaison where sku not in (select sku from clean_web) "
-        "order by product_id",
-        lambda n, rows: f"liaison.xlsx : {n} lien(s) vers un sku absent des produits de l'export web "
-                        f"(produits {quote(rows, 'product_id', n)}). Si ces produits ont des ventes "
-                        "dans web.xlsx (ligne sans sku, ventes vides, autre post_type), elles sont hors "
-                        "CA et chiffrées par le contrôle clean.web.lost_sales ; sinon, nettoyez ces liens "
-                        "dans la table de liaison.")
+        "select product_id, sku from clean_liaison where sku not in (select sku from clean_web) order by product_id",
+        lambda n, rows: (
+            f"liaison.xlsx : {n} lien(s) vers un sku absent des produits de l'export web "
+            f"(produits {quote(rows, 'product_id', n)}). Si ces produits ont des ventes "
+            "dans web.xlsx (ligne sans sku, ventes vides, autre post_type), elles sont hors "
+            "CA et chiffrées par le contrôle clean.web.lost_sales ; sinon, nettoyez ces liens "
+            "dans la table de liaison."
+        ),
+    )
 
 
-@gate(STAGE, "orphans.links_to_missing_erp_product", WARN, "volumes",
-      "Liens dont le product_id n'existe pas dans l'ERP nettoyé.")
+@gate(
+    STAGE,
+    "orphans.links_to_missing_erp_product",
+    WARN,
+    "volumes",
+    "Liens dont le product_id n'existe pas dans l'ERP nettoyé.",
+)
 def erp_link_orphans(ctx: CheckContext) -> Finding:
     return ctx.offending(
         "select product_id, sku from clean_liaison where product_id not in "
         "(select product_id from clean_erp) order by product_id",
-        lambda n, rows: f"liaison.xlsx : {n} lien(s) vers un produit absent de l'ERP "
-                        f"({quote(rows, 'product_id', n)}).")
+        lambda n, rows: f"liaison.xlsx : {n} lien(s) vers un produit absent de l'ERP ({quote(rows, 'product_id', n)}).",
+    )
 
 
-@gate(STAGE, "products.no_negative_price", ERROR, "business",
-      "Aucun produit vendu n'a un prix négatif.")
+@gate(STAGE, "products.no_negative_price", ERROR, "business", "Aucun produit vendu n'a un prix négatif.")
 def no_negative_price(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "select product_id, sku, price_eur, quantity_sold from products where price_eur < 0 "
-        "order by product_id",
-        lambda n, rows: f"erp.xlsx : {n} produit(s) vendu(s) avec un prix négatif "
-                        f"(product_id {quote(rows, 'product_id', n)}). Corrigez le prix dans l'ERP.")
+        "select product_id, sku, price_eur, quantity_sold from products where price_eur < 0 order by product_id",
+        lambda n, rows: (
+            f"erp.xlsx : {n} produit(s) vendu(s) avec un prix négatif "
+            f"(product_id {quote(rows, 'product_id', n)}). Corrigez le prix dans l'ERP."
+        ),
+    )
 
 
-@gate(STAGE, "products.no_negative_quantity", ERROR, "business",
-      "Aucun produit n'a une quantité vendue négative.")
+@gate(STAGE, "products.no_negative_quantity", ERROR, "business", "Aucun produit n'a une quantité vendue négative.")
 def no_negative_quantity(ctx: CheckContext) -> Finding:
     return ctx.offending(
         "select product_id, sku, quantity_sold from products where quantity_sold < 0 order by product_id",
-        lambda n, rows: f"web.xlsx : {n} produit(s) avec des ventes négatives "
-                        f"(sku {quote(rows, 'sku', n)}). Corrigez total_sales dans l'export web.")
+        lambda n, rows: (
+            f"web.xlsx : {n} produit(s) avec des ventes négatives "
+            f"(sku {quote(rows, 'sku', n)}). Corrigez total_sales dans l'export web."
+        ),
+    )
 
 
-@gate(STAGE, "products.no_missing_values", ERROR, "missing_values",
-      "Chaque produit fusionné a un product_id, un sku, un prix et une quantité (revérifié après la "
-      "jointure : l'étape merge appelée seule reçoit des tables qui n'ont pas forcément passé le "
-      "contrôle clean).")
+@gate(
+    STAGE,
+    "products.no_missing_values",
+    ERROR,
+    "missing_values",
+    "Chaque produit fusionné a un product_id, un sku, un prix et une quantité (revérifié après la "
+    "jointure : l'étape merge appelée seule reçoit des tables qui n'ont pas forcément passé le "
+    "contrôle clean).",
+)
 def no_missing(ctx: CheckContext) -> Finding:
     return ctx.offending(
         "select product_id, sku from products where product_id is null or sku is null "
         "or price_eur is null or quantity_sold is null",
-        lambda n, rows: f"{n} produit(s) fusionné(s) incomplet(s). Signalez-le à l'équipe data.")
+        lambda n, rows: f"{n} produit(s) fusionné(s) incomplet(s). Signalez-le à l'équipe data.",
+    )

@@ -74,8 +74,7 @@ def gate(stage: str, check_id: str, severity: str, family: str, description: str
     assert severity in (ERROR, WARN) and family in FAMILIES
 
     def register(func: Callable[..., Finding]) -> Callable[..., Finding]:
-        REGISTRY.setdefault(stage, []).append(
-            Gate(f"{stage}.{check_id}", stage, severity, family, description, func))
+        REGISTRY.setdefault(stage, []).append(Gate(f"{stage}.{check_id}", stage, severity, family, description, func))
         return func
 
     return register
@@ -84,10 +83,17 @@ def gate(stage: str, check_id: str, severity: str, family: str, description: str
 def evaluate(g: Gate, finding: Finding) -> CheckResult:
     passed = finding.count == 0
     return CheckResult(
-        id=g.id, stage=g.stage, severity=g.severity, family=g.family,
-        description=g.description, passed=passed, observed=finding.observed,
-        expected=finding.expected, message="" if passed else finding.message,
-        offending_count=finding.count, rows=finding.rows[:MAX_ROWS],
+        id=g.id,
+        stage=g.stage,
+        severity=g.severity,
+        family=g.family,
+        description=g.description,
+        passed=passed,
+        observed=finding.observed,
+        expected=finding.expected,
+        message="" if passed else finding.message,
+        offending_count=finding.count,
+        rows=finding.rows[:MAX_ROWS],
     )
 
 

@@ -20,51 +20,79 @@ def python_total(ctx: CheckContext) -> Decimal:
     return sum((price * quantity for price, quantity in rows), Decimal("0")).quantize(CENT)
 
 
-@gate(STAGE, "revenue.line_is_price_times_quantity", ERROR, "revenue",
-      "Pour chaque produit, CA = prix x quantité vendue.")
+@gate(
+    STAGE, "revenue.line_is_price_times_quantity", ERROR, "revenue", "Pour chaque produit, CA = prix x quantité vendue."
+)
 def line_is_price_times_quantity(ctx: CheckContext) -> Finding:
     return ctx.offending(
         "select product_id, price_eur, quantity_sold, revenue_eur from revenue "
         "where revenue_eur is distinct from price_eur * quantity_sold order by product_id",
-        lambda n, rows: f"{n} ligne(s) du rapport où CA ≠ prix x quantité "
-                        f"({quote(rows, 'product_id', n)}). Ne diffusez pas ce rapport.")
+        lambda n, rows: (
+            f"{n} ligne(s) du rapport où CA ≠ prix x quantité "
+            f"({quote(rows, 'product_id', n)}). Ne diffusez pas ce rapport."
+        ),
+    )
 
 
-@gate(STAGE, "revenue.one_line_per_product", ERROR, "volumes",
-      "Le rapport a exactement une ligne par produit fusionné.")
+@gate(
+    STAGE, "revenue.one_line_per_product", ERROR, "volumes", "Le rapport a exactement une ligne par produit fusionné."
+)
 def one_line_per_product(ctx: CheckContext) -> Finding:
     return ctx.offending(
         "(select product_id, 'absent du rapport' as ecart from products "
         " where product_id not in (select product_id from revenue)) "
         "union all (select product_id, 'en double ou en trop' from revenue "
         " group by product_id having count(*) > 1 or product_id not in (select product_id from products))",
-        lambda n, rows: f"{n} écart(s) entre les produits fusionnés et les lignes du rapport "
-                        f"({quote(rows, 'product_id', n)}).")
+        lambda n, rows: (
+            f"{n} écart(s) entre les produits fusionnés et les lignes du rapport ({quote(rows, 'product_id', n)})."
+        ),
+    )
 
 
-@gate(STAGE, "revenue.total_is_sum_of_lines", ERROR, "revenue",
-      "CA total = somme des lignes, recalculé indépendamment (Python et DuckDB) au centime près.")
+@gate(
+    STAGE,
+    "revenue.total_is_sum_of_lines",
+    ERROR,
+    "revenue",
+    "CA total = somme des lignes, recalculé indépendamment (Python et DuckDB) au centime près.",
+)
 def total_is_sum_of_lines(ctx: CheckContext) -> Finding:
     sql_total = Decimal(ctx.scalar("select coalesce(sum(revenue_eur), 0) from revenue")).quantize(CENT)
     recomputed = python_total(ctx)
     reported = Decimal(str(ctx.manifest.get("ca_total"))).quantize(CENT)
     totals = {"rapport": str(reported), "sql": str(sql_total), "python": str(recomputed)}
-    return Finding(int(len(set(totals.values())) > 1), totals, "trois totaux égaux",
-                   f"Les totaux de CA divergent : {totals}. Ne diffusez pas ce rapport.", [totals])
+    return Finding(
+        int(len(set(totals.values())) > 1),
+        totals,
+        "trois totaux égaux",
+        f"Les totaux de CA divergent : {totals}. Ne diffusez pas ce rapport.",
+        [totals],
+    )
 
 
-@gate(STAGE, "revenue.no_negative_values", ERROR, "revenue",
-      "Aucun prix, quantité ou CA négatif dans le rapport (revérifié sur le rapport : l'étape report "
-      "appelée seule reçoit des produits qui n'ont pas forcément passé le contrôle merge).")
+@gate(
+    STAGE,
+    "revenue.no_negative_values",
+    ERROR,
+    "revenue",
+    "Aucun prix, quantité ou CA négatif dans le rapport (revérifié sur le rapport : l'étape report "
+    "appelée seule reçoit des produits qui n'ont pas forcément passé le contrôle merge).",
+)
 def no_negative(ctx: CheckContext) -> Finding:
     return ctx.offending(
         "select product_id, price_eur, quantity_sold, revenue_eur from revenue "
         "where price_eur < 0 or quantity_sold < 0 or revenue_eur < 0 order by product_id",
-        lambda n, rows: f"{n} ligne(s) négative(s) dans le rapport ({quote(rows, 'product_id', n)}).")
+        lambda n, rows: f"{n} ligne(s) négative(s) dans le rapport ({quote(rows, 'product_id', n)}).",
+    )
 
 
-@gate(STAGE, "workbook.matches_revenue", ERROR, "revenue",
-      "Le classeur Excel relu contient toutes les lignes et le bon total.")
+@gate(
+    STAGE,
+    "workbook.matches_revenue",
+    ERROR,
+    "revenue",
+    "Le classeur Excel relu contient toutes les lignes et le bon total.",
+)
 def workbook_matches(ctx: CheckContext) -> Finding:
     from ..report_workbook import read_back  # local import: only this check reads the xlsx
 
@@ -76,5 +104,9 @@ def workbook_matches(ctx: CheckContext) -> Finding:
     expected_total = Decimal(ctx.scalar("select coalesce(sum(revenue_eur), 0) from revenue")).quantize(CENT)
     observed = {"lignes": lines, "total": str(total)}
     expected = {"lignes": expected_lines, "total": str(expected_total)}
-    return Finding(int(observed != expected), observed, expected,
-                   f"Le classeur relu ne correspond pas aux données : {observed} au lieu de {expected}.")
+    return Finding(
+        int(observed != expected),
+        observed,
+        expected,
+        f"Le classeur relu ne correspond pas aux données : {observed} au lieu de {expected}.",
+    )

@@ -21,10 +21,14 @@ def clean_table(con: duckdb.DuckDBPyConnection, name: str, ingested: pa.Table) -
         con.execute(f"create or replace temp table tagged as {sql_text(f'clean/{name}')}")
     finally:
         con.unregister(f"ingest_{name}")
-    kept = query_arrow(con, "select * exclude (removal_reason) from tagged "
-                            "where removal_reason is null order by source_row")
-    removed = dict(con.execute("select removal_reason, count(*) from tagged where removal_reason "
-                               "is not null group by all order by 1").fetchall())
+    kept = query_arrow(
+        con, "select * exclude (removal_reason) from tagged where removal_reason is null order by source_row"
+    )
+    removed = dict(
+        con.execute(
+            "select removal_reason, count(*) from tagged where removal_reason is not null group by all order by 1"
+        ).fetchall()
+    )
     con.execute("drop table tagged")
     return kept, removed
 

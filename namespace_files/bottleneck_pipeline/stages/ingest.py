@@ -19,25 +19,65 @@ import pyarrow as pa
 from .. import xlsx_scan
 from ..checks.model import ERROR, MAX_ROWS, WARN, CheckResult, Finding, Gate, evaluate
 from ..storage import query_arrow, query_rows
-from ..contracts import (INTEGER, KEY, KIND_LABELS_FR, LIMITS, LIMITS_FR, MONEY, TEXT, Column,
-                         WorkbookContract, header_key, key_sql, strip_sql)
+from ..contracts import (
+    INTEGER,
+    KEY,
+    KIND_LABELS_FR,
+    LIMITS,
+    LIMITS_FR,
+    MONEY,
+    TEXT,
+    Column,
+    WorkbookContract,
+    header_key,
+    key_sql,
+    strip_sql,
+)
 
 # The contract checks, run while reading (they need the raw text). Ids are
 # ingest.<table>.<check>, with <column> the pipeline name of a column. Listed by `bottleneck checks`.
 CONTRACT_CHECKS = {
     "file_present": (ERROR, "schema", "Le classeur du mois est présent (nom comparé sans tenir compte de la casse)."),
     "file_readable": (ERROR, "schema", "Le fichier est un classeur Excel lisible."),
-    "sheet_read": (WARN, "schema", "La feuille lue est la première feuille visible : signalé quand le classeur en a plusieurs."),
+    "sheet_read": (
+        WARN,
+        "schema",
+        "La feuille lue est la première feuille visible : signalé quand le classeur en a plusieurs.",
+    ),
     "required_columns": (ERROR, "schema", "Toutes les colonnes utilisées par l'analyse sont présentes."),
-    "unique_headers": (ERROR, "schema", "Chaque colonne du contrat n'apparaît qu'une fois dans l'en-tête (casse et espaces ignorés)."),
+    "unique_headers": (
+        ERROR,
+        "schema",
+        "Chaque colonne du contrat n'apparaît qu'une fois dans l'en-tête (casse et espaces ignorés).",
+    ),
     "unexpected_columns": (WARN, "schema", "Aucune colonne inconnue : signale un changement de format de l'export."),
-    "uncomputed_formulas": (ERROR, "missing_values", "Aucune formule enregistrée sans sa valeur calculée dans les colonnes du contrat (elle serait lue vide)."),
-    "error_cells": (ERROR, "missing_values", "Aucune cellule en erreur (#N/A, #REF!, #DIV/0!...) dans les colonnes du contrat (elle serait lue vide)."),
-    "merged_cells": (ERROR, "missing_values", "Aucune cellule fusionnée dans les colonnes du contrat (seule la première cellule d'une fusion a une valeur)."),
+    "uncomputed_formulas": (
+        ERROR,
+        "missing_values",
+        "Aucune formule enregistrée sans sa valeur calculée dans les colonnes du contrat (elle serait lue vide).",
+    ),
+    "error_cells": (
+        ERROR,
+        "missing_values",
+        "Aucune cellule en erreur (#N/A, #REF!, #DIV/0!...) dans les colonnes du contrat (elle serait lue vide).",
+    ),
+    "merged_cells": (
+        ERROR,
+        "missing_values",
+        "Aucune cellule fusionnée dans les colonnes du contrat (seule la première cellule d'une fusion a une valeur).",
+    ),
     "sheet_not_empty": (ERROR, "volumes", "Le classeur contient au moins une ligne de données."),
     "<column>.type": (ERROR, "schema", "Chaque valeur a le type du contrat (montant à 2 décimales, entier)."),
-    "<column>.range": (ERROR, "schema", "Chaque nombre reste sous 100 000 000 en valeur absolue (au-delà : erreur de saisie, et le CA ne tiendrait plus dans son type)."),
-    "<column>.not_null": (ERROR, "missing_values", "La clé est renseignée sur chaque ligne non vide ('N/A', '-', 'null'... comptent comme vides)."),
+    "<column>.range": (
+        ERROR,
+        "schema",
+        "Chaque nombre reste sous 100 000 000 en valeur absolue (au-delà : erreur de saisie, et le CA ne tiendrait plus dans son type).",
+    ),
+    "<column>.not_null": (
+        ERROR,
+        "missing_values",
+        "La clé est renseignée sur chaque ligne non vide ('N/A', '-', 'null'... comptent comme vides).",
+    ),
     "<column>.allowed_values": (WARN, "schema", "La colonne ne prend que des valeurs connues."),
 }
 
@@ -62,8 +102,7 @@ class RawSheet:
 def _result(contract: WorkbookContract, check: str, finding: Finding, column: str | None = None) -> CheckResult:
     severity, family, description = CONTRACT_CHECKS[check]
     name = check.replace("<column>", column) if column else check
-    gate = Gate(f"ingest.{contract.table}.{name}", "ingest", severity, family, description,
-                lambda: finding)
+    gate = Gate(f"ingest.{contract.table}.{name}", "ingest", severity, family, description, lambda: finding)
     return evaluate(gate, finding)
 
 
@@ -90,8 +129,13 @@ def resolve(path: Path) -> Path:
     return found[0] if len(found) == 1 else Path(path)
 
 
-def check_header(headers: list[str], contract: WorkbookContract, letters: list[str] | None = None,
-                 sheet: str = "", header_row: int | None = None) -> list[CheckResult]:
+def check_header(
+    headers: list[str],
+    contract: WorkbookContract,
+    letters: list[str] | None = None,
+    sheet: str = "",
+    header_row: int | None = None,
+) -> list[CheckResult]:
     label = f"{contract.file_name} ({contract.label_fr})"
     letters = letters or [""] * len(headers)
     present = {header_key(h) for h in headers}
@@ -104,11 +148,14 @@ def check_header(headers: list[str], contract: WorkbookContract, letters: list[s
         hints.append(f"'{name}'" + (f" (renommée en '{close[0]}' ?)" if close else ""))
     where = f"la ligne {header_row} de la feuille '{sheet}'" if header_row else f"la feuille '{sheet}'"
     missing_finding = Finding(
-        len(missing), sorted(missing) or "aucune", "aucune",
+        len(missing),
+        sorted(missing) or "aucune",
+        "aucune",
         f"{label} : colonne(s) obligatoire(s) absente(s) : {', '.join(hints)}. "
         f"Colonnes trouvées sur {where} : {', '.join(headers) or 'aucune (feuille vide)'}. "
         "Rétablissez l'en-tête attendu sur la première feuille visible du classeur.",
-        [{"colonne_absente": m} for m in missing])
+        [{"colonne_absente": m} for m in missing],
+    )
     # The same contract column twice ('price' and ' PRICE'): which one holds the month's figures
     # is not ours to guess.
     twins = []
@@ -117,17 +164,26 @@ def check_header(headers: list[str], contract: WorkbookContract, letters: list[s
         if len(found) > 1:
             twins.append({"colonne": column.source, "en_tete": [f"{letter} '{h}'" for letter, h in found]})
     twins_finding = Finding(
-        len(twins), [t["colonne"] for t in twins] or "aucune", "aucune",
+        len(twins),
+        [t["colonne"] for t in twins] or "aucune",
+        "aucune",
         f"{label}, feuille '{sheet}' : en-tête ambigu, "
-        + "; ".join(f"la colonne '{t['colonne']}' apparaît {len(t['en_tete'])} fois "
-                    f"(colonnes {' et '.join(t['en_tete'])})" for t in twins)
+        + "; ".join(
+            f"la colonne '{t['colonne']}' apparaît {len(t['en_tete'])} fois (colonnes {' et '.join(t['en_tete'])})"
+            for t in twins
+        )
         + ". Le pipeline ne choisit pas à votre place : supprimez ou renommez la colonne en trop, "
-          "puis relancez.", twins)
+        "puis relancez.",
+        twins,
+    )
     unexpected_finding = Finding(
-        len(unexpected), unexpected, "aucune",
+        len(unexpected),
+        unexpected,
+        "aucune",
         f"{label} : colonne(s) inattendue(s) ignorée(s) : {', '.join(unexpected)}. "
         "Vérifiez que l'export n'a pas changé de format.",
-        [{"colonne_inattendue": u} for u in unexpected])
+        [{"colonne_inattendue": u} for u in unexpected],
+    )
     return [
         _result(contract, "required_columns", missing_finding),
         _result(contract, "unique_headers", twins_finding),
@@ -137,13 +193,20 @@ def check_header(headers: list[str], contract: WorkbookContract, letters: list[s
 
 def _sheet_read(scan: xlsx_scan.SheetScan, contract: WorkbookContract) -> CheckResult:
     others = [f"'{s.name}'" + (" (masquée)" if s.hidden else "") for s in scan.sheets if s != scan.sheet]
-    return _result(contract, "sheet_read", Finding(
-        len(others), scan.sheet.name, "une seule feuille",
-        f"{contract.file_name} ({contract.label_fr}) : le classeur a {len(scan.sheets)} feuilles ; "
-        f"seule la feuille '{scan.sheet.name}' (la première feuille visible) est lue, "
-        f"les autres sont ignorées : {', '.join(others)}. "
-        "Vérifiez que les données du mois sont sur cette feuille.",
-        [{"feuille_ignoree": o} for o in others]))
+    return _result(
+        contract,
+        "sheet_read",
+        Finding(
+            len(others),
+            scan.sheet.name,
+            "une seule feuille",
+            f"{contract.file_name} ({contract.label_fr}) : le classeur a {len(scan.sheets)} feuilles ; "
+            f"seule la feuille '{scan.sheet.name}' (la première feuille visible) est lue, "
+            f"les autres sont ignorées : {', '.join(others)}. "
+            "Vérifiez que les données du mois sont sur cette feuille.",
+            [{"feuille_ignoree": o} for o in others],
+        ),
+    )
 
 
 def _cell_results(scan: xlsx_scan.SheetScan, raw: RawSheet, contract: WorkbookContract) -> list[CheckResult]:
@@ -152,41 +215,71 @@ def _cell_results(scan: xlsx_scan.SheetScan, raw: RawSheet, contract: WorkbookCo
     where = raw.where(contract)
 
     def rows(cells):
-        return [{"cellule": c.ref, "colonne": by_letter[c.column], "valeur": c.value} for c in cells
-                if c.column in by_letter and c.row > scan.header_row]
+        return [
+            {"cellule": c.ref, "colonne": by_letter[c.column], "valeur": c.value}
+            for c in cells
+            if c.column in by_letter and c.row > scan.header_row
+        ]
 
     uncomputed, errors = rows(scan.uncomputed), rows(scan.errors)
     merges = []
     for rng in scan.merges:
         # every cell of a merge but its first (top left) is read empty: which columns hold one
         c1, r1, c2, r2 = xlsx_scan.merge_bounds(rng)
-        hidden = [source for letter, source in by_letter.items()
-                  if c1 <= (n := xlsx_scan.column_number(letter)) <= c2 and (n != c1 or r2 > r1)]
+        hidden = [
+            source
+            for letter, source in by_letter.items()
+            if c1 <= (n := xlsx_scan.column_number(letter)) <= c2 and (n != c1 or r2 > r1)
+        ]
         if hidden and r2 > scan.header_row:
             merges.append({"plage": rng, "colonnes": hidden})
     return [
-        _result(contract, "uncomputed_formulas", Finding(
-            len(uncomputed), [r["cellule"] for r in uncomputed[:MAX_ROWS]] or "aucune", "aucune",
-            f"{where} : {len(uncomputed)} formule(s) enregistrée(s) sans leur valeur calculée, donc "
-            "lues vides : " + _listed([f"{r['cellule']} (colonne '{r['colonne']}', {r['valeur']})"
-                                       for r in uncomputed], len(uncomputed))
-            + ". Ouvrez le fichier dans Excel, recalculez (F9) et enregistrez-le, puis relancez.",
-            uncomputed)),
-        _result(contract, "error_cells", Finding(
-            len(errors), sorted({r["valeur"] for r in errors}) or "aucune", "aucune",
-            f"{where} : {len(errors)} cellule(s) en erreur, qui n'ont pas de valeur et seraient lues "
-            "vides : " + _listed([f"{r['cellule']} = {r['valeur']} (colonne '{r['colonne']}')"
-                                  for r in errors], len(errors))
-            + ". Corrigez la formule ou la valeur de ces cellules dans Excel, enregistrez, puis relancez.",
-            errors)),
-        _result(contract, "merged_cells", Finding(
-            len(merges), [m["plage"] for m in merges[:MAX_ROWS]] or "aucune", "aucune",
-            f"{where} : cellules fusionnées dans les colonnes du contrat : "
-            + _listed([f"{m['plage']} (colonne {', '.join(repr(c) for c in m['colonnes'])})"
-                       for m in merges], len(merges))
-            + ". Seule la première cellule d'une fusion a une valeur, les autres seraient lues vides : "
-              "supprimez la fusion de cellules, recopiez la valeur sur chaque ligne, puis relancez.",
-            merges)),
+        _result(
+            contract,
+            "uncomputed_formulas",
+            Finding(
+                len(uncomputed),
+                [r["cellule"] for r in uncomputed[:MAX_ROWS]] or "aucune",
+                "aucune",
+                f"{where} : {len(uncomputed)} formule(s) enregistrée(s) sans leur valeur calculée, donc "
+                "lues vides : "
+                + _listed(
+                    [f"{r['cellule']} (colonne '{r['colonne']}', {r['valeur']})" for r in uncomputed], len(uncomputed)
+                )
+                + ". Ouvrez le fichier dans Excel, recalculez (F9) et enregistrez-le, puis relancez.",
+                uncomputed,
+            ),
+        ),
+        _result(
+            contract,
+            "error_cells",
+            Finding(
+                len(errors),
+                sorted({r["valeur"] for r in errors}) or "aucune",
+                "aucune",
+                f"{where} : {len(errors)} cellule(s) en erreur, qui n'ont pas de valeur et seraient lues "
+                "vides : "
+                + _listed([f"{r['cellule']} = {r['valeur']} (colonne '{r['colonne']}')" for r in errors], len(errors))
+                + ". Corrigez la formule ou la valeur de ces cellules dans Excel, enregistrez, puis relancez.",
+                errors,
+            ),
+        ),
+        _result(
+            contract,
+            "merged_cells",
+            Finding(
+                len(merges),
+                [m["plage"] for m in merges[:MAX_ROWS]] or "aucune",
+                "aucune",
+                f"{where} : cellules fusionnées dans les colonnes du contrat : "
+                + _listed(
+                    [f"{m['plage']} (colonne {', '.join(repr(c) for c in m['colonnes'])})" for m in merges], len(merges)
+                )
+                + ". Seule la première cellule d'une fusion a une valeur, les autres seraient lues vides : "
+                "supprimez la fusion de cellules, recopiez la valeur sur chaque ligne, puis relancez.",
+                merges,
+            ),
+        ),
     ]
 
 
@@ -196,10 +289,19 @@ def read_raw(path: Path, contract: WorkbookContract) -> RawSheet:
     found = candidates(path)
     if len(found) != 1:
         several = f" : plusieurs fichiers portent ce nom ({', '.join(p.name for p in found)})" if found else ""
-        return RawSheet(pa.table({}), [], [_fail(
-            contract, "file_present",
-            f"Fichier {label} introuvable ({path}){several}. Déposez un seul classeur du mois sous "
-            "ce nom.", [p.name for p in found] or "absent", "présent")])
+        return RawSheet(
+            pa.table({}),
+            [],
+            [
+                _fail(
+                    contract,
+                    "file_present",
+                    f"Fichier {label} introuvable ({path}){several}. Déposez un seul classeur du mois sous ce nom.",
+                    [p.name for p in found] or "absent",
+                    "présent",
+                )
+            ],
+        )
     path = found[0]
     keys = {header_key(c.source) for c in contract.columns}
     try:
@@ -212,9 +314,18 @@ def read_raw(path: Path, contract: WorkbookContract) -> RawSheet:
         return _unreadable(contract, err)
     letters = [letter for letter, _ in scan.headers]
     headers = [text for _, text in scan.headers]
-    raw = RawSheet(pa.table({}), headers, [_sheet_read(scan, contract)], scan.sheet.name,
-                   {c.source: letter for c in contract.columns for letter, h in scan.headers
-                    if header_key(h) == header_key(c.source)})
+    raw = RawSheet(
+        pa.table({}),
+        headers,
+        [_sheet_read(scan, contract)],
+        scan.sheet.name,
+        {
+            c.source: letter
+            for c in contract.columns
+            for letter, h in scan.headers
+            if header_key(h) == header_key(c.source)
+        },
+    )
     raw.results += check_header(headers, contract, letters, scan.sheet.name, scan.header_row)
     if any(r.blocking for r in raw.results):
         return raw
@@ -227,8 +338,12 @@ def read_raw(path: Path, contract: WorkbookContract) -> RawSheet:
     wanted = [names[header_key(c.source)] for c in contract.columns]
     try:
         sheet = fastexcel.read_excel(str(path)).load_sheet(
-            scan.sheet.name, header_row=scan.header_row - 1, use_columns=lambda col: col.name in wanted,
-            dtypes="string", eager=True)
+            scan.sheet.name,
+            header_row=scan.header_row - 1,
+            use_columns=lambda col: col.name in wanted,
+            dtypes="string",
+            eager=True,
+        )
     except Exception as err:  # the reader's errors carry no stable type
         raw.results.append(_unreadable(contract, err).results[0])
         return raw
@@ -236,23 +351,42 @@ def read_raw(path: Path, contract: WorkbookContract) -> RawSheet:
     table = table.select(wanted).rename_columns([c.source for c in contract.columns])
     first = scan.header_row + 1
     raw.table = table.append_column("source_row", pa.array(range(first, first + table.num_rows), pa.int64()))
-    raw.results.append(_result(
-        contract, "sheet_not_empty", Finding(int(table.num_rows == 0), table.num_rows, "> 0",
+    raw.results.append(
+        _result(
+            contract,
+            "sheet_not_empty",
+            Finding(
+                int(table.num_rows == 0),
+                table.num_rows,
+                "> 0",
                 f"{raw.where(contract)} ne contient aucune ligne de données sous l'en-tête "
-                f"(ligne {scan.header_row}). Vérifiez l'export du mois.")))
+                f"(ligne {scan.header_row}). Vérifiez l'export du mois.",
+            ),
+        )
+    )
     return raw
 
 
 def _unreadable(contract: WorkbookContract, err: Exception) -> RawSheet:
     detail = (str(err).splitlines() or [type(err).__name__])[0]
-    return RawSheet(pa.table({}), [], [_fail(
-        contract, "file_readable",
-        f"Fichier {contract.file_name} ({contract.label_fr}) illisible : ce n'est pas un classeur "
-        f".xlsx valide ({detail}). Réexportez-le depuis l'outil source au format .xlsx.",
-        "illisible", "xlsx lisible")])
+    return RawSheet(
+        pa.table({}),
+        [],
+        [
+            _fail(
+                contract,
+                "file_readable",
+                f"Fichier {contract.file_name} ({contract.label_fr}) illisible : ce n'est pas un classeur "
+                f".xlsx valide ({detail}). Réexportez-le depuis l'outil source au format .xlsx.",
+                "illisible",
+                "xlsx lisible",
+            )
+        ],
+    )
 
 
 # --- typing ------------------------------------------------------------------------------------
+
 
 def _clean_sql(column: Column) -> str:
     """The cell's text, stripped of invisible characters; empty -> null, and for a key, a
@@ -312,8 +446,7 @@ def _sample(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, list[dict]]:
     return count, query_rows(con, f"select * from ({sql}) order by ligne", limit=MAX_ROWS)
 
 
-def contract_results(con: duckdb.DuckDBPyConnection, contract: WorkbookContract,
-                     raw: RawSheet) -> list[CheckResult]:
+def contract_results(con: duckdb.DuckDBPyConnection, contract: WorkbookContract, raw: RawSheet) -> list[CheckResult]:
     """Type, range, null and allowed-value checks of the raw text table registered as ``raw``."""
     where = raw.where(contract)
     results = []
@@ -321,44 +454,96 @@ def contract_results(con: duckdb.DuckDBPyConnection, contract: WorkbookContract,
         name, letter = raw.column(column), raw.letters.get(column.source, "?")
         invalid = invalid_sql(column)
         if invalid:
-            count, rows = _sample(con, f"select source_row as ligne, \"{column.source}\" as valeur "
-                                       f"from raw where {invalid}")
+            count, rows = _sample(
+                con, f'select source_row as ligne, "{column.source}" as valeur from raw where {invalid}'
+            )
             lines = ", ".join(str(r["ligne"]) for r in rows)
-            results.append(_result(
-                contract, "<column>.type", column=column.name, finding=Finding(count, f"{count} valeur(s) invalide(s)", KIND_LABELS_FR[column.kind],
+            results.append(
+                _result(
+                    contract,
+                    "<column>.type",
+                    column=column.name,
+                    finding=Finding(
+                        count,
+                        f"{count} valeur(s) invalide(s)",
+                        KIND_LABELS_FR[column.kind],
                         f"{where}, {name} : {count} valeur(s) qui ne sont pas "
                         f"{KIND_LABELS_FR[column.kind]} (lignes {lines}"
                         f"{'…' if count > len(rows) else ''} ; ex. '{rows[0]['valeur'] if rows else ''}'). "
-                        "Corrigez ces cellules dans le classeur puis relancez.", rows)))
-            count, rows = _sample(con, f"select source_row as ligne, '{letter}' || source_row as cellule, "
-                                       f"\"{column.source}\" as valeur from raw where {out_of_range_sql(column)}")
-            results.append(_result(
-                contract, "<column>.range", column=column.name, finding=Finding(
-                    count, [r["valeur"] for r in rows] or "aucune", LIMITS_FR[column.kind],
-                    f"{where}, {name} : {count} nombre(s) hors limites (attendu : {LIMITS_FR[column.kind]}) : "
-                    + _listed([f"cellule {r['cellule']} = {r['valeur']}" for r in rows], count)
-                    + ". Une valeur aussi grande est une erreur de saisie (et le CA ne tiendrait plus "
-                      "dans son type) : corrigez la cellule puis relancez.", rows)))
+                        "Corrigez ces cellules dans le classeur puis relancez.",
+                        rows,
+                    ),
+                )
+            )
+            count, rows = _sample(
+                con,
+                f"select source_row as ligne, '{letter}' || source_row as cellule, "
+                f'"{column.source}" as valeur from raw where {out_of_range_sql(column)}',
+            )
+            results.append(
+                _result(
+                    contract,
+                    "<column>.range",
+                    column=column.name,
+                    finding=Finding(
+                        count,
+                        [r["valeur"] for r in rows] or "aucune",
+                        LIMITS_FR[column.kind],
+                        f"{where}, {name} : {count} nombre(s) hors limites (attendu : {LIMITS_FR[column.kind]}) : "
+                        + _listed([f"cellule {r['cellule']} = {r['valeur']}" for r in rows], count)
+                        + ". Une valeur aussi grande est une erreur de saisie (et le CA ne tiendrait plus "
+                        "dans son type) : corrigez la cellule puis relancez.",
+                        rows,
+                    ),
+                )
+            )
         if not column.nullable:
-            count, rows = _sample(con, f"select source_row as ligne, \"{column.source}\" as valeur from raw "
-                                       f"where {_text(column)} is null and not ({_blank_sql(contract)})")
+            count, rows = _sample(
+                con,
+                f'select source_row as ligne, "{column.source}" as valeur from raw '
+                f"where {_text(column)} is null and not ({_blank_sql(contract)})",
+            )
             lines = ", ".join(str(r["ligne"]) for r in rows)
-            results.append(_result(
-                contract, "<column>.not_null", column=column.name, finding=Finding(count, f"{count} ligne(s) sans {column.source}", "0",
+            results.append(
+                _result(
+                    contract,
+                    "<column>.not_null",
+                    column=column.name,
+                    finding=Finding(
+                        count,
+                        f"{count} ligne(s) sans {column.source}",
+                        "0",
                         f"{where}, {name} vide sur {count} ligne(s) "
                         f"(lignes {lines}{'…' if count > len(rows) else ''} ; 'N/A', '-', 'null' et "
                         "les espaces seuls comptent comme vides). Chaque ligne doit avoir "
-                        "un identifiant : complétez-le ou supprimez la ligne.", rows)))
+                        "un identifiant : complétez-le ou supprimez la ligne.",
+                        rows,
+                    ),
+                )
+            )
         if column.allowed:
             allowed = ", ".join(f"'{v}'" for v in column.allowed)
-            count, rows = _sample(con, f"select source_row as ligne, {_text(column)} as valeur from raw "
-                                       f"where {_text(column)} is not null and {_text(column)} not in ({allowed})")
+            count, rows = _sample(
+                con,
+                f"select source_row as ligne, {_text(column)} as valeur from raw "
+                f"where {_text(column)} is not null and {_text(column)} not in ({allowed})",
+            )
             values = sorted({str(r["valeur"]) for r in rows})
-            results.append(_result(
-                contract, "<column>.allowed_values", column=column.name, finding=Finding(count, values, list(column.allowed),
+            results.append(
+                _result(
+                    contract,
+                    "<column>.allowed_values",
+                    column=column.name,
+                    finding=Finding(
+                        count,
+                        values,
+                        list(column.allowed),
                         f"{where}, {name} : valeur(s) inconnue(s) "
                         f"{', '.join(values)} sur {count} ligne(s). Valeurs attendues : {allowed}.",
-                        rows)))
+                        rows,
+                    ),
+                )
+            )
     return results
 
 
@@ -368,8 +553,9 @@ def type_table(con: duckdb.DuckDBPyConnection, contract: WorkbookContract) -> pa
     return query_arrow(con, f"select {columns}, source_row from raw order by source_row")
 
 
-def ingest_workbook(con: duckdb.DuckDBPyConnection, path: Path,
-                    contract: WorkbookContract) -> tuple[pa.Table | None, list[CheckResult]]:
+def ingest_workbook(
+    con: duckdb.DuckDBPyConnection, path: Path, contract: WorkbookContract
+) -> tuple[pa.Table | None, list[CheckResult]]:
     """Read, check and type one workbook. Returns no table when a blocking check failed."""
     raw = read_raw(path, contract)
     if any(r.blocking for r in raw.results):
