@@ -19,6 +19,7 @@ import pytest
 
 from bottleneck_pipeline import storage
 from bottleneck_pipeline.cli import main
+from bottleneck_pipeline.failures import EXIT_BUG, EXIT_INFRA, as_pipeline_error
 from conftest import SAMPLE, read_workbook, run_cli, write_workbook
 
 LOG_KEYS = {"time", "level", "run_id", "period", "stage", "event", "rows_in", "rows_out", "seconds", "message"}
@@ -94,6 +95,27 @@ def previous_month(output: Path) -> dict[str, str]:
     (folder / "run_summary.json").write_text('{"period": "2026-09"}\n')
     (folder / "vins_premium.csv").write_text("product_id;sku\n1;2\n")
     return digest(folder)
+
+
+@pytest.mark.parametrize(
+    "code, kind, status",
+    [
+        (errno.ENOSPC, "infrastructure", EXIT_INFRA),  # full disk
+        (errno.EROFS, "infrastructure", EXIT_INFRA),  # read-only file system
+        (errno.EACCES, "infrastructure", EXIT_INFRA),  # rights on the output folder
+        (errno.ENOENT, "bug", EXIT_BUG),  # a file our own code should have made
+        (errno.EISDIR, "bug", EXIT_BUG),
+    ],
+)
+def test_the_taxonomy_sorts_an_os_error_by_its_errno(code, kind, status):
+    """failures.py owns the errno classification (storage imports it, never the reverse)."""
+    err = as_pipeline_error(OSError(code, os.strerror(code), "rapport_ca.xlsx"), "report")
+    assert (err.kind, err.exit_status, err.stage) == (kind, status, "report")
+    if kind == "infrastructure":
+        assert err.message == f"{os.strerror(code)} (rapport_ca.xlsx)"
+    wrapped = RuntimeError("the writer failed")  # a library's own error around the OSError (XlsxWriter)
+    wrapped.__cause__ = OSError(code, os.strerror(code), "rapport_ca.xlsx")
+    assert as_pipeline_error(wrapped, "report").kind == kind
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from . import STAGES, __version__, pipeline
+from . import __version__, pipeline
 from .checks.compare import DEFAULT_MAX_CA_DRIFT, DEFAULT_MAX_PRODUCTS_LOST
 from .checks.model import CheckResult, blocking, summary_fr
 from .failures import EXIT_OK, DataRejected, PipelineError, as_pipeline_error
@@ -49,6 +49,13 @@ def kestra_outputs(outputs: dict, counters: dict | None = None) -> None:
     Kestra.outputs(outputs)
     for name, value in (counters or {}).items():
         Kestra.counter(name, value)
+
+
+# How each parameter a stage takes (pipeline.Stage.params) is given on that stage's command line.
+STAGE_OPTIONS = {
+    "period": {"type": period_arg, "required": True, "help": "YYYY-MM"},
+    "z_threshold": {"type": float, "default": 2.0},
+}
 
 
 def _files(parser: argparse.ArgumentParser, names: tuple[str, ...], what: str) -> None:
@@ -123,22 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=int, default=2, help="retries of an infrastructure failure")
     p.add_argument("--retry-delay", type=float, default=2.0, help="seconds before the first retry")
 
-    for stage, files in pipeline.STAGE_FILES.items():
-        what = "workbook (.xlsx)" if stage == "ingest" else "input file (.parquet)"
-        p = sub.add_parser(stage, help=f"stage {stage}: writes {', '.join(files.outputs)} into --out-dir")
-        _files(p, files.inputs, what)
+    for stage in pipeline.STAGE_TABLE.values():
+        what = "workbook (.xlsx)" if stage.source is None else "input file (.parquet)"
+        p = sub.add_parser(stage.name, help=f"stage {stage.name}: writes {', '.join(stage.outputs)} into --out-dir")
+        _files(p, stage.inputs, what)
         p.add_argument("--out-dir", type=Path, required=True)
-        if stage == "report":
-            p.add_argument("--period", type=period_arg, required=True, help="YYYY-MM")
-        if stage in ("report", "classify"):
-            p.add_argument("--z-threshold", type=float, default=2.0)
+        for param in stage.params:
+            p.add_argument(f"--{param.replace('_', '-')}", **STAGE_OPTIONS[param])
 
     p = sub.add_parser("check", help="run one stage's quality gates on its files (exit 3 on error)")
     checks = p.add_subparsers(dest="stage", required=True)
-    for stage, files in pipeline.STAGE_FILES.items():
-        c = checks.add_parser(stage, help=f"gates after {stage}")
-        if stage != "ingest":
-            _files(c, files.inputs, "input file of the stage (.parquet)")
+    for stage in pipeline.STAGE_TABLE.values():
+        c = checks.add_parser(stage.name, help=f"gates after {stage.name}")
+        if stage.gate_input_prefix is not None:
+            _files(c, stage.inputs, "input file of the stage (.parquet)")
         c.add_argument("--out-dir", type=Path, required=True, help="the stage's output folder")
         _run_parameters(c, z_default=None)
 
@@ -239,13 +244,8 @@ def dispatch(args: argparse.Namespace, log: RunLog) -> int:
         print(catalogue_markdown())
         return EXIT_OK
     stage = args.command
-    inputs = {name: getattr(args, name) for name in pipeline.STAGE_FILES[stage].inputs}
-    extra = {}
-    if stage == "report":
-        extra = {"period": args.period, "z_threshold": args.z_threshold}
-    elif stage == "classify":
-        extra = {"z_threshold": args.z_threshold}
-    manifest = getattr(pipeline, stage)(**inputs, **extra, out_dir=args.out_dir)
+    inputs = {name: getattr(args, name) for name in pipeline.STAGE_TABLE[stage].inputs}
+    manifest = pipeline.run_stage(stage, inputs, args.out_dir, vars(args))
     log.event(stage, "done", rows_in=manifest["rows_in"], rows_out=manifest["rows_out"], seconds=manifest["seconds"])
     figures = {k: manifest[k] for k in ("ca_total", "premium_count", "ordinary_count") if k in manifest}
     kestra_outputs(
@@ -257,12 +257,9 @@ def dispatch(args: argparse.Namespace, log: RunLog) -> int:
 
 def _check(args: argparse.Namespace, log: RunLog) -> int:
     stage = args.stage
-    inputs = {} if stage == "ingest" else {name: getattr(args, name) for name in pipeline.STAGE_FILES[stage].inputs}
-    params = {
-        "z_threshold": args.z_threshold,
-        "max_orphan_share": args.max_orphan_share,
-        "max_lost_share": args.max_lost_share,
-    }
+    spec = pipeline.STAGE_TABLE[stage]
+    inputs = {name: getattr(args, name) for name in spec.inputs} if spec.gate_input_prefix is not None else {}
+    params = {name: getattr(args, name) for name in pipeline.GATE_PARAMS}
     results = pipeline.check_stage(stage, inputs, args.out_dir, params)
     failed = blocking(results)
     warnings = sum(1 for r in results if not r.passed and r.severity == "warn")
@@ -277,9 +274,9 @@ def _check(args: argparse.Namespace, log: RunLog) -> int:
 
 def _finalize(args: argparse.Namespace, log: RunLog) -> int:
     folder = args.dir
-    manifests = {stage: read_json(pipeline.manifest_path(folder, stage)) for stage in STAGES}
+    manifests = {stage: read_json(pipeline.manifest_path(folder, stage)) for stage in pipeline.STAGES}
     results = []
-    for stage in STAGES:
+    for stage in pipeline.STAGES:
         results += [CheckResult.from_dict(r) for r in read_json(pipeline.quality_path(folder, stage))["results"]]
     summary = finalize(
         folder,

@@ -1,7 +1,8 @@
 """Input contracts: what each monthly workbook must contain, and how its columns are typed.
 
 Ingest reads every contract column as text (so no id is ever turned into a float and no leading
-zero is lost) and casts it here, explicitly, reporting the exact rows that do not fit.
+zero is lost) and casts it explicitly with the SQL defined here; its contract checks
+(checks/ingest.py) report, with the same SQL, the exact rows that do not fit.
 """
 
 from __future__ import annotations
@@ -160,3 +161,59 @@ LIAISON = WorkbookContract(
 )
 
 CONTRACTS: dict[str, WorkbookContract] = {c.table: c for c in (ERP, WEB, LIAISON)}
+TABLES = tuple(CONTRACTS)  # the month's three workbooks, in the order every stage handles them
+
+
+# --- the contract in SQL: a column's text, its typed value, the text that does not fit ----------
+# On a table of the cells' text, one column per contract column (named after its header), as the
+# ingest stage reads it. The stage types with these; its contract checks (checks/ingest.py) report
+# with them: one definition for both.
+
+
+def cleaned_text_sql(column: Column) -> str:
+    """The cell's text, stripped of invisible characters; empty -> null, and for a key, a
+    placeholder ('N/A', '-', 'null'...) too (normalise_key)."""
+    source = f'"{column.source}"'
+    return key_sql(source) if column.kind == KEY else f"nullif({strip_sql(source)}, '')"
+
+
+def text_column(column: Column) -> str:
+    """Where the cleaned text of a column is kept, computed once per cell (cleaned_text_sql)."""
+    return f"text_{column.name}"
+
+
+def _number_sql(column: Column) -> str:
+    return f"try_cast({text_column(column)} as double)"
+
+
+def typed_sql(column: Column) -> str:
+    """The typed value of a column, from its cleaned text."""
+    if column.kind in (KEY, TEXT):
+        return text_column(column)
+    if column.kind == MONEY:
+        return f"cast(round({_number_sql(column)}, 2) as decimal(18, 2))"
+    if column.kind == INTEGER:
+        return f"cast({_number_sql(column)} as bigint)"
+    raise ValueError(column.kind)
+
+
+def out_of_range_sql(column: Column) -> str | None:
+    """Rows holding a number too large for the contract (LIMITS)."""
+    if column.kind not in LIMITS:
+        return None
+    number = _number_sql(column)
+    return f"isfinite({number}) and abs({number}) >= {LIMITS[column.kind]}"
+
+
+def invalid_sql(column: Column) -> str | None:
+    """Rows whose text does not fit the column's kind (never rounded or dropped silently). Numbers
+    out of range are out_of_range_sql's: their decimals mean nothing in a double."""
+    if column.kind not in LIMITS:
+        return None
+    number = _number_sql(column)
+    not_a_number = f"{text_column(column)} is not null and ({number} is null or not isfinite({number}))"
+    in_range = f"abs({number}) < {LIMITS[column.kind]}"
+    if column.kind == MONEY:
+        # 1e-4 of a cent: above a double's error below 1e8 EUR, far below any third decimal
+        return f"{not_a_number} or ({in_range} and abs({number} * 100 - round({number} * 100)) > 1e-4)"
+    return f"{not_a_number} or ({in_range} and {number} <> floor({number}))"

@@ -1,10 +1,13 @@
 """Failure taxonomy: what went wrong decides the exit status and whether a retry can help.
 
-Named ``failures`` rather than ``exceptions``: the ``kestra`` wheel installs a top-level module
-called ``exceptions``.
+It owns the whole classification, the OS errors' errno included, and imports nothing of the
+package, so that every module (storage first) can raise its failures. Named ``failures`` rather
+than ``exceptions``: the ``kestra`` wheel installs a top-level module called ``exceptions``.
 """
 
 from __future__ import annotations
+
+import errno
 
 # Exit statuses, documented in the README ("When something fails") and matched by the Kestra
 # retry policy: only INFRASTRUCTURE is worth retrying.
@@ -53,6 +56,26 @@ class UsageError(PipelineError):
     kind = "usage"
 
 
+# errno values that mean "the storage is unavailable", not "the data is wrong": retried.
+INFRA_ERRNOS = {
+    errno.ENOSPC,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EIO,
+    errno.EDQUOT,
+    errno.ENOTCONN,
+    errno.ETIMEDOUT,
+    errno.ESTALE,
+    errno.EAGAIN,
+    errno.EBUSY,
+}
+
+
+def is_infrastructure_oserror(err: OSError) -> bool:
+    return err.errno in INFRA_ERRNOS
+
+
 def _underlying_oserror(err: BaseException) -> OSError | None:
     """The OSError behind a library's own exception (XlsxWriter wraps a full disk in
     FileCreateError, for instance)."""
@@ -66,8 +89,6 @@ def as_pipeline_error(err: BaseException, stage: str | None = None) -> PipelineE
     """Sort any exception into the taxonomy: known failures keep their kind; storage and DuckDB
     I/O errors are infrastructure; everything else is a bug."""
     import duckdb  # local: keep this module importable without the data stack
-
-    from .storage import is_infrastructure_oserror
 
     if isinstance(err, PipelineError):
         if err.stage is None:

@@ -1,9 +1,11 @@
-"""Each stage at file level: explicit input files in, an output folder out, plus a manifest.
+"""Each stage at file level, and the table of stages (``STAGE_TABLE``) that drives them.
 
 This is the one code path behind both runners: a Kestra ``python.Commands`` task calls a stage
 through the command line (cli.py), and the local runner (runner.py) calls the same functions in
-order. Each stage writes its outputs and ``<stage>_manifest.json`` (rows in and out, seconds,
-parameters, stage figures); ``check_stage`` runs the stage's gates on those files.
+order; both dispatch from ``STAGE_TABLE`` (what each stage reads, writes and takes, and how its
+gate sees it). Each stage function reads its input files, opens a DuckDB connection for the stage
+functions (stages/) to work in, writes its outputs and ``<stage>_manifest.json`` (rows in and out,
+seconds, parameters, stage figures); ``check_stage`` runs the stage's gates on those files.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Callable, Mapping
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -20,7 +23,7 @@ import pyarrow.compute as pc
 from . import labels_fr
 from .checks import CheckContext, run_checks
 from .checks.model import CheckResult, blocking
-from .contracts import CONTRACTS
+from .contracts import CONTRACTS, TABLES
 from .extracts import MACHINE_FILES, extract_table, machine_path, neutralise_text, register_extract, write_extracts
 from .failures import DataRejected
 from .report_workbook import Summary, write_report
@@ -30,25 +33,6 @@ from .stages import ingest as ingest_stage
 from .stages import merge as merge_stage
 from .stages import report as report_stage
 from .storage import connect, read_json, read_parquet, sha256_file, write_json, write_parquet
-
-TABLES = ("erp", "web", "liaison")
-
-
-@dataclass(frozen=True)
-class StageFiles:
-    """The files a stage reads (argument names) and writes (names inside its output folder)."""
-
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-
-
-STAGE_FILES = {
-    "ingest": StageFiles(TABLES, ("erp.parquet", "web.parquet", "liaison.parquet")),
-    "clean": StageFiles(TABLES, ("erp.parquet", "web.parquet", "liaison.parquet")),
-    "merge": StageFiles(TABLES, ("products.parquet",)),
-    "report": StageFiles(("products",), (labels_fr.REPORT_FILE, "revenue.parquet")),
-    "classify": StageFiles(("revenue",), (labels_fr.PREMIUM_FILE, labels_fr.ORDINARY_FILE, *MACHINE_FILES)),
-}
 
 
 def manifest_path(out_dir: Path, stage: str) -> Path:
@@ -65,7 +49,7 @@ def _finish(stage: str, out_dir: Path, started: float, rows_in: int, rows_out: i
         "rows_in": rows_in,
         "rows_out": rows_out,
         "seconds": round(time.perf_counter() - started, 3),
-        "outputs": list(STAGE_FILES[stage].outputs),
+        "outputs": list(STAGE_TABLE[stage].outputs),
         **extra,
     }
     write_json(manifest, manifest_path(out_dir, stage))
@@ -213,22 +197,114 @@ def _read_tables(paths: dict[str, Path]) -> tuple[dict[str, pa.Table], dict]:
     return tables, provenance
 
 
-# --- gates -------------------------------------------------------------------------------------
+# --- the table of stages ------------------------------------------------------------------------
 
-# How each stage's files are named inside its checks: inputs get a prefix, outputs none.
-INPUT_PREFIX = {"ingest": "", "clean": "ingest_", "merge": "clean_", "report": "", "classify": ""}
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the method, as the local runner and the command line both drive it."""
+
+    name: str
+    inputs: tuple[str, ...]  # the tables it reads, one file each: keyword arguments, --<table> options
+    source: str | None  # the stage whose output folder holds them (<table>.parquet); None: the workbooks (.xlsx)
+    outputs: tuple[str, ...]  # the files it writes into its output folder
+    params: tuple[str, ...]  # what it takes besides its files and output folder
+    run: Callable[..., dict]  # the function above: writes the outputs and the manifest
+    gate_input_prefix: str | None  # its gate's name for an input table: prefix + table; None: outputs only
+
+    def input_files(self, input_dir: Path, work: Path) -> dict[str, Path]:
+        """Where it reads in a run: the workbooks of ``input_dir``, or its source's folder in ``work``."""
+        if self.source is None:
+            return {name: input_dir / f"{name}.xlsx" for name in self.inputs}
+        return {name: work / self.source / f"{name}.parquet" for name in self.inputs}
+
+
+PARQUET_TABLES = tuple(f"{table}.parquet" for table in TABLES)
+
+STAGE_TABLE: dict[str, Stage] = {
+    stage.name: stage
+    for stage in (
+        Stage(
+            "ingest",
+            inputs=TABLES,
+            source=None,
+            outputs=PARQUET_TABLES,
+            params=(),
+            run=ingest,
+            gate_input_prefix=None,  # the workbooks were checked while read (the contract checks)
+        ),
+        Stage(
+            "clean",
+            inputs=TABLES,
+            source="ingest",
+            outputs=PARQUET_TABLES,
+            params=(),
+            run=clean,
+            gate_input_prefix="ingest_",
+        ),
+        Stage(
+            "merge",
+            inputs=TABLES,
+            source="clean",
+            outputs=("products.parquet",),
+            params=(),
+            run=merge,
+            gate_input_prefix="clean_",
+        ),
+        Stage(
+            "report",
+            inputs=("products",),
+            source="merge",
+            outputs=(labels_fr.REPORT_FILE, "revenue.parquet"),
+            params=("period", "z_threshold"),
+            run=report,
+            gate_input_prefix="",
+        ),
+        Stage(
+            "classify",
+            inputs=("revenue",),
+            source="report",
+            outputs=(labels_fr.PREMIUM_FILE, labels_fr.ORDINARY_FILE, *MACHINE_FILES),
+            params=("z_threshold",),
+            run=classify,
+            gate_input_prefix="",
+        ),
+    )
+}
+STAGES = tuple(STAGE_TABLE)  # the analyst's method, in order; the parent Kestra flow follows it (tested)
+
+# The run's thresholds, handed to every gate (each reads those it needs); z_threshold None:
+# the one the stage ran with.
+GATE_PARAMS = ("z_threshold", "max_orphan_share", "max_lost_share")
+
+
+def run_stage(stage: str, inputs: Mapping[str, Path], out_dir: Path, params: Mapping) -> dict:
+    """Run one stage on its input files: ``params`` holds (at least) the parameters it takes."""
+    spec = STAGE_TABLE[stage]
+    return spec.run(**inputs, **{name: params[name] for name in spec.params}, out_dir=out_dir)
+
+
+def stage_writing(file: str) -> str:
+    """The stage whose output folder holds ``file`` (a deliverable, for instance)."""
+    return next(stage.name for stage in STAGE_TABLE.values() if file in stage.outputs)
+
+
+# --- gates -------------------------------------------------------------------------------------
 
 
 def check_stage(stage: str, inputs: dict[str, Path], out_dir: Path, params: dict | None = None) -> list[CheckResult]:
     """Run a stage's gates on its files and write ``<stage>_checks.json`` next to its outputs."""
     con = connect()
     manifest = read_json(manifest_path(out_dir, stage))
+    spec = STAGE_TABLE[stage]
+    if spec.gate_input_prefix is None:
+        inputs = {}  # this gate reads only the stage's outputs
     for name, path in inputs.items():
         table, _ = read_parquet(Path(path))
         if stage == "classify":  # the extracts hold their text neutralised (extracts.py): compare alike
             table = neutralise_text(table)
-        con.register(f"{INPUT_PREFIX[stage]}{name}", table)
-    for output in STAGE_FILES[stage].outputs:
+        con.register(f"{spec.gate_input_prefix}{name}", table)
+    for output in spec.outputs:
         if output.endswith(".parquet"):
             table, _ = read_parquet(out_dir / output)
             con.register(output.removesuffix(".parquet"), table)

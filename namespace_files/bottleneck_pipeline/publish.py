@@ -11,7 +11,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-from . import STAGES, __version__, labels_fr
+from . import __version__, labels_fr
 from .checks import CheckContext, run_checks
 from .checks.compare import DEFAULT_MAX_CA_DRIFT, DEFAULT_MAX_PRODUCTS_LOST
 from .checks.model import CheckResult, blocking, summary_fr
@@ -19,6 +19,7 @@ from .extracts import MACHINE_FILES
 from .failures import DataRejected
 from .history import SUMMARY_FILE, PeriodFacts, compare, read_wines
 from .html_report import write_html_report
+from .pipeline import STAGES
 from .report_workbook import fill_summary
 from .storage import write_json
 

@@ -1,5 +1,6 @@
 """The local runner: the five stages and their gates, in order, in one process, published
-atomically. It calls exactly the functions the Kestra subflows call (pipeline.py).
+atomically. It calls exactly the functions the Kestra subflows call, from the same table of
+stages (pipeline.STAGE_TABLE).
 
 A run works in a hidden staging folder next to the output and moves the complete period folder
 into place only when every gate passed. A failed run publishes nothing, leaves earlier outputs
@@ -17,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from . import STAGES, labels_fr, pipeline
+from . import pipeline
 from .checks.compare import DEFAULT_MAX_CA_DRIFT, DEFAULT_MAX_PRODUCTS_LOST
 from .checks.model import CheckResult, summary_fr
 from .failures import DataRejected, InfrastructureFailure, UsageError, as_pipeline_error
@@ -118,7 +119,7 @@ def run(opts: RunOptions, log: RunLog) -> dict:
                 "publish", "recovered", f"restored {opts.period} left aside by an interrupted run", level="warning"
             )
         with_retries("ingest", lambda: check_input_dir(opts), opts, log)
-        for stage in STAGES:
+        for stage in pipeline.STAGES:
             started = time.perf_counter()
             manifest, stage_results = with_retries(
                 stage, lambda stage=stage: _stage_with_gate(stage, opts, work), opts, log
@@ -161,21 +162,9 @@ def run(opts: RunOptions, log: RunLog) -> dict:
 def _stage_with_gate(stage: str, opts: RunOptions, work: Path) -> tuple[dict, list[CheckResult]]:
     out_dir = work / stage
     inputs = stage_inputs(stage, opts.input_dir, work)
-    if stage == "ingest":
-        manifest = pipeline.ingest(**inputs, out_dir=out_dir)
-    elif stage == "report":
-        manifest = pipeline.report(**inputs, period=opts.period, z_threshold=opts.z_threshold, out_dir=out_dir)
-    elif stage == "classify":
-        manifest = pipeline.classify(**inputs, z_threshold=opts.z_threshold, out_dir=out_dir)
-    else:
-        manifest = getattr(pipeline, stage)(**inputs, out_dir=out_dir)
-    params = {
-        "max_orphan_share": opts.max_orphan_share,
-        "max_lost_share": opts.max_lost_share,
-        "z_threshold": opts.z_threshold,
-    }
-    gate_inputs = {} if stage == "ingest" else inputs
-    results = pipeline.check_stage(stage, gate_inputs, out_dir, params)
+    manifest = pipeline.run_stage(stage, inputs, out_dir, vars(opts))
+    params = {name: getattr(opts, name) for name in pipeline.GATE_PARAMS}
+    results = pipeline.check_stage(stage, inputs, out_dir, params)
     pipeline.raise_if_blocking(stage, results)
     return manifest, results
 
@@ -183,14 +172,7 @@ def _stage_with_gate(stage: str, opts: RunOptions, work: Path) -> tuple[dict, li
 def stage_inputs(stage: str, input_dir: Path, work: Path) -> dict[str, Path]:
     """Where each stage reads from: the workbooks, or the previous stage's output folder.
     The parent Kestra flow wires the same files (a test compares the two)."""
-    if stage == "ingest":
-        return {name: input_dir / f"{name}.xlsx" for name in pipeline.TABLES}
-    if stage in ("clean", "merge"):
-        previous = "ingest" if stage == "clean" else "clean"
-        return {name: work / previous / f"{name}.parquet" for name in pipeline.TABLES}
-    if stage == "report":
-        return {"products": work / "merge" / "products.parquet"}
-    return {"revenue": work / "report" / "revenue.parquet"}
+    return pipeline.STAGE_TABLE[stage].input_files(input_dir, work)
 
 
 def _deliver(
@@ -198,9 +180,8 @@ def _deliver(
 ) -> dict:
     delivery.mkdir(parents=True, exist_ok=True)
     for name in DELIVERABLES:  # the workbook (report stage), the extracts in both forms (classify)
-        stage = "report" if name == labels_fr.REPORT_FILE else "classify"
         (delivery / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(work / stage / name, delivery / name)
+        shutil.copyfile(work / pipeline.stage_writing(name) / name, delivery / name)
     summary = finalize(
         delivery,
         opts.period,

@@ -1,11 +1,11 @@
 """File plumbing shared by every stage: Parquet with provenance, JSON, hashes, SQL files, DuckDB.
 
-Only the command-line layer and the runner call these; stage logic receives and returns tables.
+pipeline.py (each stage at file level) reads and writes the files; the stages and the gates only
+use the SQL files and the DuckDB helpers. Which errors are infrastructure is failures.py's call.
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -96,26 +96,6 @@ def write_json(data: dict, path: Path) -> None:
 
 def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-# errno values that mean "the storage is unavailable", not "the data is wrong".
-INFRA_ERRNOS = {
-    errno.ENOSPC,
-    errno.EROFS,
-    errno.EACCES,
-    errno.EPERM,
-    errno.EIO,
-    errno.EDQUOT,
-    errno.ENOTCONN,
-    errno.ETIMEDOUT,
-    errno.ESTALE,
-    errno.EAGAIN,
-    errno.EBUSY,
-}
-
-
-def is_infrastructure_oserror(err: OSError) -> bool:
-    return err.errno in INFRA_ERRNOS
 
 
 def query_arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:

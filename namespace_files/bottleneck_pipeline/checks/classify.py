@@ -12,30 +12,31 @@ recomputation (a comparison with NULL would otherwise let it pass).
 Premium is z > threshold, strictly: a wine whose recomputed z-score is the threshold up to the
 recomputation's rounding noise belongs with the ordinary wines (the side checks both cut at
 threshold + TOLERANCE). No separate check of the cut-off price (mean + threshold x std): the side
-checks judge each wine on its price already, so the cut-off would say the same on the same data."""
+checks judge each wine on its price already, so the cut-off would say the same on the same data.
+
+Their queries: ``sql/classify/checks/``. Each recomputes the price statistics itself (population
+standard deviation, 0 when every price is equal), so that a file reads alone; the threshold and
+the tolerances below reach them as DuckDB variables (``_set_variables``)."""
 
 from __future__ import annotations
 
-from . import CheckContext, quote
-from .model import ERROR, WARN, Finding, gate
+from .context import CheckContext, quote
+from .model import ERROR, WARN, Finding, check_sql, gate
 
 STAGE = "classify"
 TOLERANCE = 1e-9  # z-scores are floats: equal up to rounding noise
 PRINTED = 0.005 + TOLERANCE  # a z-score printed with 2 decimals is within half a cent of its value
-# Price statistics recomputed in DuckDB. One price for all (one wine, or every price equal) has a
-# standard deviation of exactly 0 and z = 0 everywhere (decided on the exact prices: a float
-# stddev_pop of equal prices can be 1e-15, not 0).
-STATS_SQL = (
-    "select avg(price_eur::double) as mean, case when min(price_eur) = max(price_eur) then 0 "
-    "else stddev_pop(price_eur::double) end as std from revenue"
-)
-
-
-Z_RECOMPUTED = "case when std = 0 then 0 else (price_eur::double - mean) / std end"
 
 
 def _threshold(ctx: CheckContext) -> float:
     return float(ctx.params["z_threshold"])
+
+
+def _set_variables(ctx: CheckContext) -> None:
+    """What the check files read with getvariable(): the threshold of this run and the tolerances
+    (DuckDB session variables: the SQL text stays fixed)."""
+    for name, value in (("z_threshold", _threshold(ctx)), ("z_tolerance", TOLERANCE), ("z_printed_tolerance", PRINTED)):
+        ctx.con.execute(f"set variable {name} = ?", [value])
 
 
 def _machine(ctx: CheckContext) -> bool:
@@ -51,13 +52,7 @@ def _machine(ctx: CheckContext) -> bool:
 )
 def partition(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "with extracted as (select product_id, 'premium' as fichier from premium "
-        "              union all select product_id, 'ordinaires' from ordinary), "
-        "counted as (select revenue.product_id, count(extracted.product_id) as fichiers "
-        "            from revenue left join extracted using (product_id) group by all) "
-        "select product_id, fichiers from counted where fichiers <> 1 "
-        "union all select product_id, 1 from extracted where product_id not in (select product_id from revenue) "
-        "order by product_id",
+        check_sql(STAGE, "partition_complete_and_disjoint"),
         lambda n, rows: (
             f"{n} vin(s) absent(s), en double ou inconnu(s) dans les extractions "
             f"({quote(rows, 'product_id', n)}). Ne diffusez pas les extractions."
@@ -68,9 +63,9 @@ def partition(ctx: CheckContext) -> Finding:
 @gate(STAGE, "premium.above_threshold", ERROR, "zscore", "Chaque vin premium a un z-score > seuil.")
 def premium_above(ctx: CheckContext) -> Finding:
     t = _threshold(ctx)
+    _set_variables(ctx)
     return ctx.offending(
-        f"with stats as ({STATS_SQL}) select product_id, price_eur, z_score, {Z_RECOMPUTED} as z_recalcule "
-        f"from premium, stats where not ({Z_RECOMPUTED} > {t} + {TOLERANCE}) order by product_id",
+        check_sql(STAGE, "premium_above_threshold"),
         lambda n, rows: f"{n} vin(s) classé(s) premium avec z ≤ {t} ({quote(rows, 'product_id', n)}).",
     )
 
@@ -78,9 +73,9 @@ def premium_above(ctx: CheckContext) -> Finding:
 @gate(STAGE, "ordinary.at_or_below_threshold", ERROR, "zscore", "Chaque vin ordinaire a un z-score ≤ seuil.")
 def ordinary_below(ctx: CheckContext) -> Finding:
     t = _threshold(ctx)
+    _set_variables(ctx)
     return ctx.offending(
-        f"with stats as ({STATS_SQL}) select product_id, price_eur, z_score, {Z_RECOMPUTED} as z_recalcule "
-        f"from ordinary, stats where not ({Z_RECOMPUTED} <= {t} + {TOLERANCE}) order by product_id",
+        check_sql(STAGE, "ordinary_at_or_below_threshold"),
         lambda n, rows: f"{n} vin(s) classé(s) ordinaire(s) avec z > {t} ({quote(rows, 'product_id', n)}).",
     )
 
@@ -94,18 +89,12 @@ def ordinary_below(ctx: CheckContext) -> Finding:
     "population) : arrondi à 2 décimales dans les extractions françaises, exact dans machine/.",
 )
 def recomputed(ctx: CheckContext) -> Finding:
-    forms = [("premium", PRINTED), ("ordinary", PRINTED)]
-    if _machine(ctx):
-        forms += [("premium_machine", TOLERANCE), ("ordinary_machine", TOLERANCE)]
-    extracted = " union all ".join(
-        f"select product_id, price_eur, z_score, {tolerance} as tolerance, '{view}' as fichier from {view}"
-        for view, tolerance in forms
-    )
+    _set_variables(ctx)
+    if not _machine(ctx):  # the file reads the four extracts: machine/ not handed over, none to check
+        for view, french in (("premium_machine", "premium"), ("ordinary_machine", "ordinary")):
+            ctx.con.execute(f"create or replace temp view {view} as select * from {french} where false")
     return ctx.offending(
-        f"with stats as ({STATS_SQL}), extracted as ({extracted}) "
-        f"select product_id, fichier, z_score, {Z_RECOMPUTED} as z_recalcule "
-        f"from extracted, stats where not coalesce(abs(z_score - ({Z_RECOMPUTED})) <= tolerance, false) "
-        "order by product_id, fichier",
+        check_sql(STAGE, "zscore_recomputed"),
         lambda n, rows: (
             f"{n} z-score(s) ne correspondent pas au recalcul "
             f"({quote(rows, 'product_id', n)}). Ne diffusez pas les extractions."
@@ -153,24 +142,12 @@ def standardized(ctx: CheckContext) -> Finding:
     "prix, quantités et CA que les extractions françaises, et le même z-score avant arrondi.",
 )
 def machine_form_matches(ctx: CheckContext) -> Finding:
+    sql = check_sql(STAGE, "extracts_machine_form_matches")
     if not _machine(ctx):  # not handed to this gate (a Kestra gate given the French files only)
         return Finding(0, "extractions machine/ non fournies au contrôle", "identiques aux françaises")
-    pairs = []
-    for french, machine, label in (
-        ("premium", "premium_machine", "premium"),
-        ("ordinary", "ordinary_machine", "ordinaires"),
-    ):
-        pairs.append(
-            f"select coalesce(f.product_id, m.product_id) as product_id, '{label}' as fichier "
-            f"from {french} f full outer join {machine} m on f.product_id = m.product_id "
-            "where f.product_id is null or m.product_id is null "
-            "or f.sku is distinct from m.sku or f.product_name is distinct from m.product_name "
-            "or f.price_eur is distinct from m.price_eur or f.quantity_sold is distinct from m.quantity_sold "
-            "or f.revenue_eur is distinct from m.revenue_eur "
-            f"or abs(f.z_score - m.z_score) > {PRINTED}"
-        )
+    _set_variables(ctx)
     return ctx.offending(
-        " union all ".join(pairs) + " order by product_id",
+        sql,
         lambda n, rows: (
             f"{n} vin(s) diffèrent entre les extractions françaises et machine/ "
             f"({quote(rows, 'product_id', n)}). Ne diffusez pas les extractions : relancez le mois."
@@ -181,11 +158,12 @@ def machine_form_matches(ctx: CheckContext) -> Finding:
 @gate(STAGE, "premium.not_empty", WARN, "zscore", "Au moins un vin est premium ce mois-ci.")
 def premium_not_empty(ctx: CheckContext) -> Finding:
     """A month without premium wine is valid (it is published); the report says why."""
+    stats = check_sql(STAGE, "premium_not_empty")
     n = ctx.count("select * from premium")
     wines = ctx.count("select * from revenue")
     if n or not wines:  # (no wine at all is the merge gate's business)
         return Finding(0, n, "> 0")
-    mean, std = ctx.con.execute(STATS_SQL).fetchone()
+    mean, std = ctx.con.execute(stats).fetchone()
     if std == 0:
         reason = (
             "un seul vin ce mois-ci" if wines == 1 else f"les {wines} vins ont tous le même prix ({mean:.2f} €)"

@@ -1,11 +1,12 @@
 """Gates after clean, on the cleaned tables ``erp``, ``web``, ``liaison`` (and the ingested
-``ingest_*`` tables they came from)."""
+``ingest_*`` tables they came from). Their queries: ``sql/clean/checks/`` (checks/model.py says
+which stay here and why)."""
 
 from __future__ import annotations
 
 from ..storage import query_rows
-from . import CheckContext, quote
-from .model import ERROR, MAX_ROWS, WARN, Finding, gate
+from .context import CheckContext, quote
+from .model import ERROR, MAX_ROWS, WARN, Finding, check_sql, gate
 
 STAGE = "clean"
 
@@ -135,7 +136,7 @@ def liaison_no_missing(ctx: CheckContext) -> Finding:
 )
 def web_only_products(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "select source_row as ligne, sku, post_type from web where post_type is distinct from 'product'",
+        check_sql(STAGE, "web_only_product_rows"),
         lambda n, rows: (
             f"web.xlsx : {n} ligne(s) non 'product' restent après nettoyage "
             f"(lignes {quote(rows, 'ligne', n)}). Défaut du nettoyage : signalez-le."
@@ -150,9 +151,7 @@ def _not_empty(ctx: CheckContext, table: str, message: str) -> Finding:
 
 @gate(STAGE, "web.has_products", ERROR, "volumes", "L'export web contient des lignes produit (post_type = 'product').")
 def web_has_products(ctx: CheckContext) -> Finding:
-    types = ctx.con.execute(
-        "select coalesce(post_type, '(vide)'), count(*) from ingest_web group by all order by 2 desc"
-    ).fetchall()
+    types = ctx.con.execute(check_sql(STAGE, "web_has_products")).fetchall()
     found = ", ".join(f"{t} : {n}" for t, n in types) or "aucune ligne"
     return _not_empty(
         ctx,
@@ -212,7 +211,7 @@ def rows_accounted_for(ctx: CheckContext) -> Finding:
 )
 def erp_no_negative_price(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "select source_row as ligne, product_id, price_eur from erp where price_eur < 0",
+        check_sql(STAGE, "erp_no_negative_price"),
         lambda n, rows: (
             f"erp.xlsx : {n} prix négatif(s) (produits {quote(rows, 'product_id', n)}). Corrigez-les dans l'ERP."
         ),
@@ -228,9 +227,7 @@ def erp_no_negative_price(ctx: CheckContext) -> Finding:
 )
 def erp_stock_status(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "select source_row as ligne, product_id, stock_quantity, stock_status from erp "
-        "where (stock_status = 'instock' and stock_quantity <= 0) "
-        "or (stock_status = 'outofstock' and stock_quantity > 0)",
+        check_sql(STAGE, "erp_stock_status_consistent"),
         lambda n, rows: (
             f"erp.xlsx : {n} produit(s) dont le statut de stock contredit la quantité "
             f"({quote(rows, 'product_id', n)}). À corriger dans l'ERP ; sans effet sur le CA."
@@ -247,7 +244,7 @@ def erp_stock_status(ctx: CheckContext) -> Finding:
 )
 def web_product_name(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "select source_row as ligne, sku from web where product_name is null",
+        check_sql(STAGE, "web_product_name_present"),
         lambda n, rows: (
             f"web.xlsx : {n} produit(s) sans libellé (sku {quote(rows, 'sku', n)}). "
             "Ils figurent au rapport sans nom ; complétez post_title dans le CMS."
@@ -260,68 +257,9 @@ def web_product_name(ctx: CheckContext) -> Finding:
 # weighs here every sale lost on the way: rows removed by the cleaning (no sku, no sales figure,
 # another post_type) and products that the merge will not price (no link, no ERP price). The
 # merge gate then checks that the join gives exactly what these keys predict.
+# The rows lost, each priced through loose keys and tagged with the column to fix:
+# sql/clean/checks/web_lost_sales.sql; what reaches the report: web_sales_reported.sql.
 DEFAULT_MAX_LOST_SHARE = 0.01  # of the units sold and of the CA (README: "Lost sales")
-
-# Every web row that sold something (or a product row whose sales are unknown) and will not reach
-# the report. Images ('attachment') mirror the products and are not counted, except for a sku seen
-# only on images (its product row is missing or mistyped: the image's sales stand in). Each is priced,
-# only to weigh the loss, through the raw link table and ERP with keys compared loosely (case and
-# leading zeros ignored: a sku written '0015940' on one side still finds its price), and tagged
-# with the column to fix.
-LOST_SALES = """
-with web_rows as materialized (
-    select source_row, normalise_key(sku) as sku, quantity_sold, post_type, product_name,
-           lower(normalise_key(post_type)) as kind
-    from ingest_web
-),
-reported as (select sku from web where sku in (select sku from liaison join erp using (product_id))),
-others as (select * from web_rows where kind is distinct from 'attachment'),
-orphan_images as (  -- a sku seen only on images: its product row is missing or mistyped (unless
-                    -- it is a product row without sku, same title, already counted)
-    select * from web_rows
-    where kind = 'attachment'
-      and sku not in (select sku from others where sku is not null)
-      and coalesce(product_name, '') not in (select product_name from others
-                                             where sku is null and product_name is not null)
-    qualify row_number() over (partition by sku order by quantity_sold desc nulls last, source_row) = 1
-),
-lost as (
-    select *, loose_key(sku) as loose from (select * from others union all select * from orphan_images)
-    where (quantity_sold > 0 or (quantity_sold is null and kind = 'product'))
-      and (sku is null or sku not in (select sku from reported))
-),
-links as (  -- the links of the lost skus, keys compared loosely
-    select * from (select sku, loose_key(sku) as loose, product_id, loose_key(product_id) as loose_product_id
-                   from (select normalise_key(sku) as sku, normalise_key(product_id) as product_id
-                         from ingest_liaison))
-    where loose in (select loose from lost)
-),
-erp_prices as (
-    select product_id, loose_key(product_id) as loose_product_id, price_eur
-    from (select normalise_key(product_id) as product_id, price_eur from ingest_erp where price_eur is not null)
-),
-prices as (
-    select loose, min(links.sku) as linked_sku, min(links.product_id) as product_id,
-           min(erp_prices.product_id) as erp_product_id, max(erp_prices.price_eur) as price_eur
-    from links left join erp_prices using (loose_product_id)
-    group by all
-)
-select lost.source_row as ligne, lost.sku, lost.quantity_sold as unites, prices.product_id,
-       prices.price_eur as prix, prices.price_eur * lost.quantity_sold as ca, lost.post_type,
-       prices.linked_sku, prices.erp_product_id,
-       case when lost.kind is distinct from 'product' then 'post_type'
-            when lost.sku is null then 'sku'
-            when lost.quantity_sold is null then 'total_sales'
-            when prices.loose is null then 'id_web'
-            when prices.linked_sku <> lost.sku then 'near_sku'
-            when prices.erp_product_id <> prices.product_id then 'near_product_id'
-            else 'price' end as colonne
-from lost left join prices using (loose)
-"""
-REPORTED_SALES = (
-    "select coalesce(sum(web.quantity_sold), 0), coalesce(sum(web.quantity_sold * erp.price_eur), 0) "
-    "from web join liaison using (sku) join erp using (product_id)"
-)
 
 
 def _eur(value) -> str:
@@ -366,12 +304,13 @@ def lost_sales(ctx: CheckContext) -> tuple[dict, list[dict], bool, str]:
     first one's result)."""
     ceiling = ctx.params.get("max_lost_share")
     ceiling = DEFAULT_MAX_LOST_SHARE if ceiling is None else float(ceiling)
-    ctx.con.execute(f"create temp table if not exists lost_sales as {LOST_SALES}")  # once per gate
+    lost = check_sql(STAGE, "web_lost_sales")
+    ctx.con.execute(f"create temp table if not exists lost_sales as {lost}")  # once for both gates
     rows_lost, unknown, units, unpriced, ca = ctx.con.execute(
         "select count(*), count(*) filter (where unites is null), coalesce(sum(unites), 0), "
         "count(*) filter (where prix is null), coalesce(sum(ca), 0) from lost_sales"
     ).fetchone()
-    kept_units, kept_ca = ctx.con.execute(REPORTED_SALES).fetchone()
+    kept_units, kept_ca = ctx.con.execute(check_sql(STAGE, "web_sales_reported")).fetchone()
     unit_share = units / (kept_units + units) if units else 0.0
     ca_share = float(ca / (kept_ca + ca)) if ca else 0.0
     observed = {
@@ -461,26 +400,13 @@ def lost_sales_listed(ctx: CheckContext) -> Finding:
 
 
 # --- keys that match only once case and leading zeros are ignored --------------------------------
-NEAR_MATCHES = """
-select 'sku' as cle, liaison.sku as valeur_liaison, liaison.source_row as ligne_liaison,
-       'web.xlsx' as fichier, 'sku' as colonne, web.sku as valeur, web.source_row as ligne,
-       web.quantity_sold as unites
-from liaison join web on loose_key(liaison.sku) = loose_key(web.sku)
-where liaison.sku not in (select sku from web where sku is not null)
-  and web.sku not in (select sku from liaison where sku is not null)
-union all
-select 'product_id', liaison.product_id, liaison.source_row, 'erp.xlsx', 'product_id',
-       erp.product_id, erp.source_row, web.quantity_sold
-from liaison join erp on loose_key(liaison.product_id) = loose_key(erp.product_id)
-left join web on web.sku = liaison.sku
-where liaison.product_id not in (select product_id from erp where product_id is not null)
-  and erp.product_id not in (select product_id from liaison where product_id is not null)
-"""
 
 
 def _near_matches(ctx: CheckContext, sold: bool) -> Finding:
+    # One list of pairs (the SQL file), graded by the sales at stake: sold is an error, unsold a warning.
     condition = "coalesce(unites, 0) > 0" if sold else "coalesce(unites, 0) <= 0"
-    sql = f"select * from ({NEAR_MATCHES}) where {condition} order by unites desc nulls last, cle, ligne_liaison"
+    pairs = check_sql(STAGE, "keys_near_match")
+    sql = f"select * from ({pairs}) where {condition} order by unites desc nulls last, cle, ligne_liaison"
 
     def pair(r: dict) -> str:
         column = "id_web" if r["cle"] == "sku" else "product_id"

@@ -19,7 +19,7 @@ Defaults (run / finalize / backfill options):
 from __future__ import annotations
 
 from ..labels_fr import of_period, period_fr
-from . import CheckContext
+from .context import CheckContext
 from .model import WARN, Finding, gate
 
 STAGE = "compare"

@@ -5,29 +5,16 @@ The link table's one-to-one rule is the clean gate's (clean.liaison.unique_*: sa
 condition); here the fan-out is checked where it does harm, in the merged products. Some gates
 re-check on the merged products what an earlier gate checked on the cleaned tables: they guard
 the merge subflow called alone (README: any stage can be reused by another team) on inputs that
-did not pass the clean gate, and say so in their description."""
+did not pass the clean gate, and say so in their description. Their queries: ``sql/merge/checks/``
+(checks/model.py says which stay here and why)."""
 
 from __future__ import annotations
 
-from . import CheckContext, quote
-from .model import ERROR, WARN, Finding, gate
+from .context import CheckContext, quote
+from .model import ERROR, WARN, Finding, check_sql, gate
 
 STAGE = "merge"
 DEFAULT_MAX_ORPHAN_SHARE = 0.05  # share of web products allowed to find no ERP price
-
-# The keys each join can match, computed from the key sets alone (independent of the join SQL).
-PREDICTED = """
-    select distinct links.product_id, links.sku
-    from clean_liaison as links
-    where links.product_id in (select product_id from clean_erp)
-      and links.sku in (select sku from clean_web)
-"""
-
-# Web products that found no ERP price, best sellers first (their sales are missing from the CA).
-WEB_ORPHANS = (
-    "select sku, product_name, quantity_sold from clean_web "
-    "where sku not in (select sku from products) order by quantity_sold desc, sku"
-)
 
 
 def _fan_out(ctx: CheckContext, table: str, key: str, other: str, label: str) -> Finding:
@@ -61,7 +48,7 @@ def unique_sku(ctx: CheckContext) -> Finding:
 )
 def rows_as_predicted(ctx: CheckContext) -> Finding:
     merged = ctx.count("select * from products")
-    predicted = ctx.count(PREDICTED)
+    predicted = ctx.count(check_sql(STAGE, "products_rows_as_predicted"))
     return Finding(
         int(merged != predicted),
         merged,
@@ -96,7 +83,7 @@ def _orphan_share(ctx: CheckContext) -> tuple[int, float, float]:
     """Web products without an ERP price: their count, their share of the web products, the ceiling."""
     ceiling = float(ctx.params.get("max_orphan_share", DEFAULT_MAX_ORPHAN_SHARE))
     web = ctx.count("select * from clean_web")
-    orphans = ctx.count(WEB_ORPHANS)
+    orphans = ctx.count(check_sql(STAGE, "orphans_web_products_without_price"))
     return orphans, orphans / web if web else 0.0, ceiling
 
 
@@ -111,7 +98,7 @@ def _orphan_share(ctx: CheckContext) -> tuple[int, float, float]:
 def web_orphans(ctx: CheckContext) -> Finding:
     orphans, share, ceiling = _orphan_share(ctx)
     finding = ctx.offending(
-        WEB_ORPHANS,
+        check_sql(STAGE, "orphans_web_products_without_price"),
         lambda n, rows: (
             f"web.xlsx : {n} produit(s) vendus sans correspondance ERP "
             f"({share:.1%} > plafond {ceiling:.0%}) : sku {quote(rows, 'sku', n)}. "
@@ -134,7 +121,7 @@ def web_orphans(ctx: CheckContext) -> Finding:
 def web_orphans_warn(ctx: CheckContext) -> Finding:
     _, share, ceiling = _orphan_share(ctx)
     finding = ctx.offending(
-        WEB_ORPHANS,
+        check_sql(STAGE, "orphans_web_products_without_price"),  # the same products, under the ceiling
         lambda n, rows: (
             f"web.xlsx : {n} produit(s) sans correspondance ERP, hors CA : "
             f"sku {quote(rows, 'sku', n)}. Complétez liaison.xlsx."
@@ -154,7 +141,7 @@ def web_orphans_warn(ctx: CheckContext) -> Finding:
 )
 def link_orphans(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "select product_id, sku from clean_liaison where sku not in (select sku from clean_web) order by product_id",
+        check_sql(STAGE, "orphans_links_to_missing_web_product"),
         lambda n, rows: (
             f"liaison.xlsx : {n} lien(s) vers un sku absent des produits de l'export web "
             f"(produits {quote(rows, 'product_id', n)}). Si ces produits ont des ventes "
@@ -174,8 +161,7 @@ def link_orphans(ctx: CheckContext) -> Finding:
 )
 def erp_link_orphans(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "select product_id, sku from clean_liaison where product_id not in "
-        "(select product_id from clean_erp) order by product_id",
+        check_sql(STAGE, "orphans_links_to_missing_erp_product"),
         lambda n, rows: f"liaison.xlsx : {n} lien(s) vers un produit absent de l'ERP ({quote(rows, 'product_id', n)}).",
     )
 
@@ -183,7 +169,7 @@ def erp_link_orphans(ctx: CheckContext) -> Finding:
 @gate(STAGE, "products.no_negative_price", ERROR, "business", "Aucun produit vendu n'a un prix négatif.")
 def no_negative_price(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "select product_id, sku, price_eur, quantity_sold from products where price_eur < 0 order by product_id",
+        check_sql(STAGE, "products_no_negative_price"),
         lambda n, rows: (
             f"erp.xlsx : {n} produit(s) vendu(s) avec un prix négatif "
             f"(product_id {quote(rows, 'product_id', n)}). Corrigez le prix dans l'ERP."
@@ -194,7 +180,7 @@ def no_negative_price(ctx: CheckContext) -> Finding:
 @gate(STAGE, "products.no_negative_quantity", ERROR, "business", "Aucun produit n'a une quantité vendue négative.")
 def no_negative_quantity(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "select product_id, sku, quantity_sold from products where quantity_sold < 0 order by product_id",
+        check_sql(STAGE, "products_no_negative_quantity"),
         lambda n, rows: (
             f"web.xlsx : {n} produit(s) avec des ventes négatives "
             f"(sku {quote(rows, 'sku', n)}). Corrigez total_sales dans l'export web."
@@ -213,7 +199,6 @@ def no_negative_quantity(ctx: CheckContext) -> Finding:
 )
 def no_missing(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "select product_id, sku from products where product_id is null or sku is null "
-        "or price_eur is null or quantity_sold is null",
+        check_sql(STAGE, "products_no_missing_values"),
         lambda n, rows: f"{n} produit(s) fusionné(s) incomplet(s). Signalez-le à l'équipe data.",
     )

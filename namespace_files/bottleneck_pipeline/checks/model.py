@@ -3,12 +3,30 @@
 A check is a function that returns what it found (offending rows, observed vs expected); an
 empty finding means the check passed. ``error`` stops the run before anything is published;
 ``warn`` is recorded in the quality report.
+
+Where the queries live. A check specific to one assertion keeps its query in a SQL file next to
+the transformations of the stage it guards, ``sql/<stage>/checks/<assertion>.sql`` (loaded by
+``check_sql``), with a header saying which gate uses it, why it matters, its grain and inputs;
+it returns the offending rows. The gate module keeps what is Python: the French message, the
+severity, the id, the observed and expected values, and a ceiling or a threshold. Runtime values
+a query needs (the z threshold) reach it as DuckDB variables (``getvariable``), so the file's
+text never changes. Two kinds of query stay in Python, on purpose:
+- a standard shape applied to several tables (key unique at the grain, not null, the table has
+  rows, rows read = kept + removed: clean's ``_conflicts``, ``_missing``, ``_not_empty``,
+  ``rows_accounted_for``; merge's ``_fan_out``; ingest's per-table checks): one small function
+  named after the shape, called once per table. A file per table would repeat the shape three or
+  four times, or need a templating layer over the SQL, which is not worth it at our size;
+- a scalar probe (a row count, a sum, a mean) feeding a comparison that the gate makes in Python:
+  the rule is the comparison (three totals equal to the cent, z-scores of mean 0 and standard
+  deviation 1, the merged rows against the prediction), not the one-line aggregate.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any, Callable
 
 ERROR = "error"
@@ -17,6 +35,13 @@ MAX_ROWS = 10  # offending rows kept per check: enough to act on, small enough f
 
 # The five families the brief requires, plus schema (the input contract) and business rules.
 FAMILIES = ("schema", "duplicates", "missing_values", "volumes", "revenue", "zscore", "business")
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+
+@cache
+def check_sql(stage: str, assertion: str) -> str:
+    """The query of a check, ``sql/<stage>/checks/<assertion>.sql`` (read once per process)."""
+    return (SQL_DIR / stage / "checks" / f"{assertion}.sql").read_text(encoding="utf-8")
 
 
 @dataclass

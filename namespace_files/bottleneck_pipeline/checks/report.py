@@ -1,14 +1,15 @@
 """Gates after report, on ``revenue`` (and its input ``products``), the manifest's total and the
 Excel report itself, read back: CA per line = price x quantity, total = sum of the lines, and
-an independent recomputation (Python decimals against DuckDB) agreeing to the cent."""
+an independent recomputation (Python decimals against DuckDB) agreeing to the cent. Their
+queries: ``sql/report/checks/``; the totals compared in Python stay here (checks/model.py)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
 
-from . import CheckContext, quote
-from .model import ERROR, Finding, gate
+from .context import CheckContext, quote
+from .model import ERROR, Finding, check_sql, gate
 
 STAGE = "report"
 CENT = Decimal("0.01")
@@ -25,8 +26,7 @@ def python_total(ctx: CheckContext) -> Decimal:
 )
 def line_is_price_times_quantity(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "select product_id, price_eur, quantity_sold, revenue_eur from revenue "
-        "where revenue_eur is distinct from price_eur * quantity_sold order by product_id",
+        check_sql(STAGE, "revenue_line_is_price_times_quantity"),
         lambda n, rows: (
             f"{n} ligne(s) du rapport où CA ≠ prix x quantité "
             f"({quote(rows, 'product_id', n)}). Ne diffusez pas ce rapport."
@@ -39,10 +39,7 @@ def line_is_price_times_quantity(ctx: CheckContext) -> Finding:
 )
 def one_line_per_product(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "(select product_id, 'absent du rapport' as ecart from products "
-        " where product_id not in (select product_id from revenue)) "
-        "union all (select product_id, 'en double ou en trop' from revenue "
-        " group by product_id having count(*) > 1 or product_id not in (select product_id from products))",
+        check_sql(STAGE, "revenue_one_line_per_product"),
         lambda n, rows: (
             f"{n} écart(s) entre les produits fusionnés et les lignes du rapport ({quote(rows, 'product_id', n)})."
         ),
@@ -80,8 +77,7 @@ def total_is_sum_of_lines(ctx: CheckContext) -> Finding:
 )
 def no_negative(ctx: CheckContext) -> Finding:
     return ctx.offending(
-        "select product_id, price_eur, quantity_sold, revenue_eur from revenue "
-        "where price_eur < 0 or quantity_sold < 0 or revenue_eur < 0 order by product_id",
+        check_sql(STAGE, "revenue_no_negative_values"),
         lambda n, rows: f"{n} ligne(s) négative(s) dans le rapport ({quote(rows, 'product_id', n)}).",
     )
 

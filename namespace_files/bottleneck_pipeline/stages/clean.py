@@ -9,9 +9,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contracts import TABLES
 from ..storage import query_arrow, sql_text
-
-TABLES = ("erp", "web", "liaison")
 
 
 def clean_table(con: duckdb.DuckDBPyConnection, name: str, ingested: pa.Table) -> tuple[pa.Table, dict]:

@@ -1,0 +1,44 @@
+"""What a check looks at (``CheckContext``) and how a message quotes offending keys.
+
+Apart from the package's ``__init__`` so that the gate modules, which the package imports to
+register their gates, never import the package back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from ..storage import query_rows
+from .model import MAX_ROWS, Finding
+
+
+@dataclass
+class CheckContext:
+    """What a stage's checks look at: its input and output tables registered in DuckDB under
+    fixed names, the stage manifest and the run parameters."""
+
+    con: duckdb.DuckDBPyConnection
+    manifest: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+
+    def count(self, sql: str) -> int:
+        return self.con.execute(f"select count(*) from ({sql})").fetchone()[0]
+
+    def scalar(self, sql: str):
+        return self.con.execute(sql).fetchone()[0]
+
+    def offending(self, sql: str, message, observed=None, expected=0) -> Finding:
+        """A check written as a query that returns the offending rows (empty = pass).
+        ``message`` may be a function of (count, first rows) to quote keys and rows."""
+        count = self.count(sql)
+        rows = query_rows(self.con, sql, limit=MAX_ROWS) if count else []
+        text = message(count, rows) if callable(message) else message
+        return Finding(count, count if observed is None else observed, expected, text, rows)
+
+
+def quote(rows: list[dict], key: str, count: int) -> str:
+    """'a, b, c…': the first offending keys of a finding, for a message."""
+    text = ", ".join(str(r[key]) for r in rows)
+    return text + ("…" if count > len(rows) else "")
