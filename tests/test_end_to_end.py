@@ -169,7 +169,7 @@ def test_report_workbook_as_a_manager_opens_it(sample_run, reference):
 
 def test_extracts_format_and_partition(sample_run, reference):
     _, folder = sample_run
-    # the machine form, for other teams' programs (the French form: tests/test_month_over_month.py)
+    # the machine form, for other teams' programs (the French form: tests/test_french_deliverables.py)
     premium = (folder / "machine/vins_premium.csv").read_text(encoding="utf-8-sig").splitlines()
     ordinary = (folder / "machine/vins_ordinaires.csv").read_text(encoding="utf-8-sig").splitlines()
     assert (folder / "machine/vins_premium.csv").read_bytes().startswith("\ufeff".encode())
@@ -220,9 +220,9 @@ def test_html_run_report_shows_the_run_figures(sample_run, reference):
     assert f"Produits<b>{reference['products']}</b>" in page
     assert f"Vins premium<b>{reference['premium_count']}</b>" in page
     assert f"Vins ordinaires<b>{reference['ordinary_count']}</b>" in page
-    assert page.count("<svg") == 4  # CA split, top products, price distribution, funnel: inline
-    assert "seuil z = 2" in page
-    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in page
+    assert page.count("<figure") == 4  # CA split, top products, price distribution, funnel: inline
+    assert "seuil premium (z = 2)" in page
+    assert "http://" not in page and "https://" not in page
     quality = json.loads((folder / "quality_report.json").read_text())
     assert all(f"<code>{r['id']}</code>" in page for r in quality["results"])  # every check, once
     assert sum(page.count(f"<code>{r['id']}</code>") for r in quality["results"]) == quality["checks"]

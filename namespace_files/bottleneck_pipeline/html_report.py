@@ -1,33 +1,42 @@
-"""The French run report (``rapport_qualite.html``): one self-contained page per run, no network.
+"""The French run report (``rapport_qualite.html``): one self-contained page per run, no network,
+no script.
 
 Built only from what the run publishes (run_summary.json, quality_report.json and the two
-extracts), so Kestra's final task and the local runner produce the same page. Charts are inline
-SVG scaled to the page (``viewBox``), readable on a phone and printed with their headings.
+extracts), so Kestra's final task and the local runner produce the same page.
 
 Order: the business view first (figures, comparison with the earlier months, CA split, what the
-CA is), then what to fix (each warning with its rows, file and Excel row, product names), then
-the charts, and last the passed checks folded by family. Numbers use no-break spaces (French
+CA is), then what to fix (each warning with its rows: file, Excel row, product names, values),
+then the charts, and last the passed checks folded by family. Numbers use no-break spaces (French
 thousands separator, before '€' and '%'), so that a figure never breaks across lines.
+
+Layout, mobile first (measured in a headless Chromium by tests/test_html_report_browser.py):
+nothing is wider than a 375 px phone (codes and hashes wrap; a warning's table becomes one card
+per row). Chart text never shrinks with the screen: the bar charts are HTML, and the price
+histogram draws only its bars in an SVG stretched to the plot, between HTML axis labels. In print,
+each chart stays on the page of its heading and the warnings' folded rows unfold.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from collections import defaultdict
 from pathlib import Path
 
 import pyarrow as pa
 
-from . import STAGES, labels_fr
+from . import labels_fr
 from .extracts import read_extract
+from .pipeline import STAGES
 
 HTML_FILE = "rapport_qualite.html"
 WINE = "#5B2333"
 GOLD = "#C9A227"
 GREY = "#8a8a8a"
 NBSP = "\u00a0"
+VALUE_ROOM = "7.5rem"  # room left after the longest bar for its value ('1 234 567,89 €')
 
 FAMILY_LABELS = {
     "schema": "Schéma des fichiers",
@@ -44,20 +53,30 @@ ROW_LABELS = {
     "sku": "SKU web",
     "nom_du_vin": "Vin",
     "price_eur": "Prix (€)",
+    "price": "Prix (€)",
     "prix": "Prix (€)",
     "ca": "CA (€)",
     "unites": "Unités vendues",
+    "total_sales": "Ventes (total_sales)",
     "stock_quantity": "Stock",
     "stock_status": "Statut de stock",
+    "post_type": "Type de ligne (post_type)",
+    "linked_sku": "SKU lié",
+    "erp_product_id": "Produit ERP lié",
+    "id_web": "SKU web (id_web)",
+    "near_sku": "SKU voisin",
+    "near_product_id": "Identifiant voisin",
     "colonne": "Colonne à corriger",
     "period": "Mois",
     "raison": "Raison",
 }
-MONEY_KEYS = ("price_eur", "prix", "ca", "prix_eur", "ca_eur", "revenue_eur")
+MONEY_KEYS = ("price_eur", "price", "prix", "ca", "prix_eur", "ca_eur", "revenue_eur")
+SOURCE_FILE = re.compile(r"^(erp|web|liaison)\.xlsx\b")  # a check's message that opens on its file
 
 
 def _euros(value: float) -> str:
-    return f"{value:,.2f}".replace(",", NBSP).replace(".", ",") + f"{NBSP}€"
+    sign = "−" if round(value, 2) < 0 else ""  # the minus sign, as in the other signed figures
+    return sign + f"{abs(value):,.2f}".replace(",", NBSP).replace(".", ",") + f"{NBSP}€"
 
 
 def _signed_euros(value: float) -> str:
@@ -68,6 +87,10 @@ def _int(value: int) -> str:
     return f"{value:,}".replace(",", NBSP)
 
 
+def _signed_int(value: int) -> str:
+    return ("+" if value > 0 else "−" if value < 0 else "") + _int(abs(value))
+
+
 def _pct(value: float, signed: bool = False) -> str:
     sign = ("+" if value > 0 else "−" if value < 0 else "") if signed else ("−" if value < 0 else "")
     return sign + f"{abs(value):.2f}".replace(".", ",") + f"{NBSP}%"
@@ -75,6 +98,12 @@ def _pct(value: float, signed: bool = False) -> str:
 
 def _plural(n: int, singular: str, plural: str | None = None) -> str:
     return f"{_int(n)}{NBSP}{singular if n == 1 else (plural or singular + 's')}"
+
+
+def _tick(value: float) -> str:
+    """An axis value as short as it can be: '250', '2,5', '1 000'."""
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return text.replace(",", NBSP).replace(".", ",").replace("-", "−")
 
 
 _NUMBER_SPACE = re.compile(r"(?<=\d) (?=\d{3}(?!\d))|(?<=\d) (?=[€%])")
@@ -98,145 +127,142 @@ def read_extracts(folder: Path) -> pa.Table:
     return wines
 
 
-def _svg(width: int, height: int, label: str, body: str) -> str:
-    """An SVG that scales to its container (the page's width on a phone), never wider than drawn."""
+# --- charts ------------------------------------------------------------------------------------
+
+
+def nice_step(span: float, parts: int, whole: bool = False) -> float:
+    """A round step (1, 2, 2.5 or 5 times a power of ten; no 2.5 and at least 1 when ``whole``)
+    cutting ``span`` into about ``parts`` parts: axis ticks and price bands a reader takes in."""
+    raw = span / parts if span > 0 else 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    multiples = (1, 2, 5, 10) if whole else (1, 2, 2.5, 5, 10)
+    step = next(m * power for m in multiples if raw <= m * power * (1 + 1e-9))
+    return max(1, round(step)) if whole else step
+
+
+def _bar(percent: float, value: str, kind: str = "") -> str:
+    """A bar and its value right after it: the bar takes ``percent`` of the width the value leaves."""
+    width = f"calc((100% - {VALUE_ROOM}) * {percent / 100:.4f})"
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        f'style="max-width:{width}px" role="img" aria-label="{_esc(label)}">{body}</svg>'
+        f'<span class="track"><span class="bar {kind}" style="width:{width}"></span>'
+        f'<span class="value">{value}</span></span>'
     )
 
 
-def funnel_svg(summary: dict) -> str:
-    """Rows in and out of each stage, as horizontal bars."""
-    stages = [s for s in STAGES if s in summary["stages"]]
-    top = max(max(summary["stages"][s]["rows_in"], summary["stages"][s]["rows_out"]) for s in stages) or 1
-    width, bar, gap = 400, 16, 14
-    rows = []
-    for i, stage in enumerate(stages):
-        y = 10 + i * (2 * bar + gap)
-        for j, (key, color) in enumerate((("rows_in", GREY), ("rows_out", WINE))):
-            value = summary["stages"][stage][key]
-            w = max(1, round(value / top * width))
-            rows.append(
-                f'<rect x="230" y="{y + j * bar}" width="{w}" height="{bar - 2}" fill="{color}"/>'
-                f'<text x="{235 + w}" y="{y + j * bar + 12}" font-size="11">{_int(value)}</text>'
-            )
-        rows.append(f'<text x="0" y="{y + bar + 4}" font-size="12">{_esc(labels_fr.STAGE_LABELS[stage])}</text>')
-    height = 20 + len(stages) * (2 * bar + gap)
-    legend = (
-        f'<rect x="230" y="{height}" width="10" height="10" fill="{GREY}"/><text x="244" y="{height + 9}" '
-        f'font-size="11">lignes en entrée</text><rect x="360" y="{height}" width="10" height="10" '
-        f'fill="{WINE}"/><text x="374" y="{height + 9}" font-size="11">lignes en sortie</text>'
-    )
-    return _svg(700, height + 20, "Volumes par étape", "".join(rows) + legend)
+def _legend(items: list[tuple[str, str]]) -> str:
+    return '<ul class="legend">' + "".join(f'<li><i class="key {k}"></i>{text}</li>' for k, text in items) + "</ul>"
 
 
-def histogram_svg(prices: list[float], cutoff: float, threshold: float) -> str:
-    """Price distribution (wines per price band, with a count axis and a legend), and the premium
-    cut-off price (z = threshold) as a line."""
-    if not prices:
-        return "<p>Aucun prix.</p>"
-    low, high = 0.0, max(max(prices), cutoff) * 1.05
-    bins = 40
-    step = (high - low) / bins or 1
-    counts = [0] * bins
-    for price in prices:
-        counts[min(bins - 1, max(0, int((price - low) / step)))] += 1
-    width, height, left, bottom, top_margin = 700, 250, 50, 50, 25
-    top = max(counts) or 1
-    plot = height - bottom - top_margin
-    bars = []
-    for i, count in enumerate(counts):
-        x = left + i * width / bins
-        h = count / top * plot
-        color = GOLD if low + (i + 0.5) * step > cutoff else WINE
-        bars.append(
-            f'<rect x="{x:.1f}" y="{height - bottom - h:.1f}" width="{width / bins - 1:.1f}" '
-            f'height="{h:.1f}" fill="{color}"><title>{_plural(count, "vin")} entre {low + i * step:.0f} et '
-            f"{low + (i + 1) * step:.0f}{NBSP}€</title></rect>"
-        )
-    cx = left + (cutoff - low) / (high - low) * width
-    ticks = "".join(
-        f'<text x="{left + t / 4 * width:.0f}" y="{height - bottom + 15}" font-size="11" '
-        f'text-anchor="middle">{low + t / 4 * (high - low):.0f}{NBSP}€</text>'
-        for t in range(5)
+def split_chart(summary: dict, wines: pa.Table) -> str:
+    """The CA split between premium and ordinary wines: one stacked bar and its legend."""
+    premium = sum(ca for ca, p in zip(wines["ca_eur"].to_pylist(), wines["is_premium"].to_pylist()) if p and ca)
+    total = summary["ca_total"] or 0
+    parts = [
+        ("premium", premium, summary["premium_count"]),
+        ("ordinaires", total - premium, summary["ordinary_count"]),
+    ]
+    texts = [
+        f"vins {label} ({_int(count)}) : {_euros(value)}, soit {_pct(0 if not total else value / total * 100)} du CA"
+        for label, value, count in parts
+    ]
+    segments = "".join(
+        f'<span class="bar {kind}" style="width:{value / total * 100:.2f}%" title="{text}"></span>'
+        for (_, value, _), kind, text in zip(parts, ("premium", ""), texts)
+        if total and value > 0
     )
-    y_ticks = []
-    for k in range(5):
-        value = round(top * k / 4)
-        y = height - bottom - value / top * plot
-        y_ticks.append(
-            f'<line x1="{left - 4}" x2="{left + width}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{_int(value)}</text>'
-        )
-    axis_title = (
-        f'<text x="12" y="{top_margin + plot / 2:.0f}" font-size="11" text-anchor="middle" '
-        f'transform="rotate(-90 12 {top_margin + plot / 2:.0f})">nombre de vins</text>'
-        f'<text x="{left + width / 2:.0f}" y="{height - bottom + 30}" font-size="11" '
-        f'text-anchor="middle">prix</text>'
-    )
-    line = (
-        f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{top_margin - 10}" y2="{height - bottom}" stroke="black" '
-        f'stroke-dasharray="4 3"/><text x="{min(cx + 4, left + width - 170):.1f}" y="{top_margin - 12}" '
-        f'font-size="11">seuil z = {threshold:g} : {_euros(cutoff)}</text>'
-    )
-    ly = height - 12
-    legend = (
-        f'<rect x="{left}" y="{ly - 9}" width="10" height="10" fill="{WINE}"/>'
-        f'<text x="{left + 14}" y="{ly}" font-size="11">vins ordinaires</text>'
-        f'<rect x="{left + 130}" y="{ly - 9}" width="10" height="10" fill="{GOLD}"/>'
-        f'<text x="{left + 144}" y="{ly}" font-size="11">vins premium (z &gt; {threshold:g})</text>'
-    )
-    return _svg(
-        width + left + 20,
-        height,
-        "Distribution des prix",
-        "".join(y_ticks) + "".join(bars) + line + ticks + axis_title + legend,
+    return f'<div class="stack" role="img" aria-label="{"; ".join(texts)}">{segments}</div>' + _legend(
+        [("premium", texts[0]), ("", texts[1])]
     )
 
 
-def top_products_svg(names: list[str], revenues: list[float]) -> str:
+def top_products_chart(names: list[str], revenues: list[float]) -> str:
+    """The best sellers by CA, one bar each, the wine's full name above its bar."""
     if not revenues:
         return "<p>Aucun produit.</p>"
     top = max(revenues) or 1
-    rows = []
-    for i, (name, revenue) in enumerate(zip(names, revenues)):
-        y = 5 + i * 36
-        w = max(1, revenue / top * 520)
-        rows.append(
-            f'<text x="0" y="{y + 11}" font-size="12">{_esc(name)}</text>'
-            f'<rect x="0" y="{y + 15}" width="{w:.1f}" height="14" fill="{WINE}"/>'
-            f'<text x="{w + 5:.1f}" y="{y + 27}" font-size="11">{_euros(revenue)}</text>'
-        )
-    return _svg(640, 10 + 36 * len(names), "Produits au plus fort CA", "".join(rows))
+    items = "".join(
+        f'<li><span class="name">{rank}. {_esc(name)}</span>{_bar(revenue / top * 100, _euros(revenue))}</li>'
+        for rank, (name, revenue) in enumerate(zip(names, revenues), start=1)
+    )
+    return f'<ol class="bars">{items}</ol>'
 
 
-def split_svg(summary: dict, wines: pa.Table) -> str:
-    """The CA split between premium and ordinary wines, as one stacked bar with its legend."""
-    premium = sum(ca for ca, p in zip(wines["ca_eur"].to_pylist(), wines["is_premium"].to_pylist()) if p and ca)
-    total = summary["ca_total"] or 0
-    ordinary = total - premium
-    width = 600
-    w = 0 if not total else premium / total * width
-    parts = [
-        (0, w, GOLD, "premium", premium, summary["premium_count"]),
-        (w, width - w, WINE, "ordinaires", ordinary, summary["ordinary_count"]),
-    ]
-    body = []
-    for x, span, color, label, value, _count in parts:
-        if span > 0:
-            body.append(
-                f'<rect x="{x:.1f}" y="5" width="{span:.1f}" height="28" fill="{color}">'
-                f"<title>vins {label} : {_euros(value)}</title></rect>"
-            )
-    for i, (_, _, color, label, value, count) in enumerate(parts):
-        share = 0 if not total else value / total * 100
-        y = 55 + i * 20
-        body.append(
-            f'<rect x="0" y="{y - 10}" width="12" height="12" fill="{color}"/><text x="18" y="{y}" '
-            f'font-size="12">vins {label} ({_int(count)}) : {_euros(value)}, soit {_pct(share)} du CA</text>'
+def funnel_chart(summary: dict) -> str:
+    """Rows in and out of each stage, two bars per stage."""
+    stages = [s for s in STAGES if s in summary["stages"]]
+    top = max(max(summary["stages"][s]["rows_in"], summary["stages"][s]["rows_out"]) for s in stages) or 1
+    items = "".join(
+        f'<li><span class="name">{_esc(labels_fr.STAGE_LABELS[stage])}</span>'
+        + "".join(
+            _bar(summary["stages"][stage][key] / top * 100, _int(summary["stages"][stage][key]), kind)
+            for key, kind in (("rows_in", "in"), ("rows_out", ""))
         )
-    return _svg(width, 95, "Répartition du CA entre vins premium et ordinaires", "".join(body))
+        + "</li>"
+        for stage in stages
+    )
+    return f'<ol class="bars">{items}</ol>' + _legend([("in", "lignes en entrée"), ("", "lignes en sortie")])
+
+
+def histogram_chart(wines: list[tuple[float, bool]], cutoff: float, threshold: float) -> str:
+    """Wines per price band, premium stacked on ordinary, with a count axis, a price axis, the
+    premium cut-off price (z = threshold) as a dashed line, and a legend. The bars are an SVG
+    stretched to the plot; every label is HTML, so that it keeps its size on a phone."""
+    if not wines:
+        return "<p>Aucun prix.</p>"
+    top_price = max(max(price for price, _ in wines), cutoff)
+    low = min(0.0, min(price for price, _ in wines))
+    band = nice_step(top_price - low, 50)
+    low = math.floor(low / band) * band
+    bands = int((top_price - low) // band) + 1
+    high = low + bands * band
+    ordinary, premium = [0] * bands, [0] * bands
+    for price, is_premium in wines:
+        (premium if is_premium else ordinary)[min(bands - 1, int((price - low) // band))] += 1
+    most = max(o + p for o, p in zip(ordinary, premium))
+    y_step = nice_step(most, 5, whole=True)
+    y_top = math.ceil(most / y_step) * y_step
+
+    def x(value: float) -> float:  # percent of the plot's width
+        return (value - low) / (high - low) * 100
+
+    rects = []
+    for i, (o, p) in enumerate(zip(ordinary, premium)):
+        span = f"entre {_tick(low + i * band)} et {_tick(low + (i + 1) * band)}{NBSP}€"
+        for count, base, color, label in ((o, 0, WINE, "ordinaire"), (p, o, GOLD, "premium")):
+            if count:
+                rects.append(
+                    f'<rect x="{i * 10 + 0.75}" y="{y_top - base - count}" width="8.5" height="{count}" '
+                    f'fill="{color}"><title>{_plural(count, "vin " + label, "vins " + label + "s")} '
+                    f"{span}</title></rect>"
+                )
+    y_values = range(0, y_top + 1, y_step)
+    grid = "".join(f'<div class="grid" style="bottom:{v / y_top * 100:.2f}%"></div>' for v in y_values if v)
+    y_ticks = "".join(f'<span style="bottom:{v / y_top * 100:.2f}%">{_int(v)}</span>' for v in y_values)
+    x_step = nice_step(high - low, 5)
+    first = math.ceil(low / x_step - 1e-9)
+    x_values = [k * x_step for k in range(first, int(high / x_step + 1e-9) + 1)]
+    x_ticks = "".join(f'<span style="left:{x(v):.2f}%">{_tick(v)}</span>' for v in x_values)
+    cut = x(cutoff)
+    label = f"seuil premium (z = {threshold:g}) : {_euros(cutoff)}"
+    place = f"padding-left:{cut:.2f}%" if cut <= 50 else f"text-align:right;padding-right:{100 - cut:.2f}%"
+    svg = (
+        f'<svg viewBox="0 0 {bands * 10} {y_top}" preserveAspectRatio="none" aria-hidden="true">{"".join(rects)}</svg>'
+    )
+    return (
+        f'<div class="hist" role="img" aria-label="Nombre de vins par tranche de prix de {_tick(band)}{NBSP}€ ; '
+        f'{_esc(label)}"><div class="cut-label" style="{place}">{label}</div>'
+        '<div class="y-title">nombre de vins</div>'
+        f'<div class="y-ticks">{y_ticks}</div>'
+        f'<div class="plot">{grid}{svg}<div class="cut-line" style="left:{cut:.2f}%"></div></div>'
+        f'<div class="x-ticks">{x_ticks}</div><div class="x-title">prix (€)</div></div>'
+        + _legend(
+            [
+                ("", "vins ordinaires"),
+                ("premium", f"vins premium (z &gt; {threshold:g})"),
+                ("cut", f"seuil premium : {_euros(cutoff)}"),
+            ]
+        )
+    )
 
 
 # --- sections ---------------------------------------------------------------------------------
@@ -266,7 +292,7 @@ def _comparison_section(summary: dict, names: dict[str, str]) -> str:
             f"{_signed_euros(c['ca_change'])}"
             + (f" ({_pct(c['ca_change_pct'], signed=True)})" if c["ca_change_pct"] is not None else ""),
         ),
-        ("Évolution du nombre de produits", f"{'+' if c['products_change'] > 0 else ''}{_int(c['products_change'])}"),
+        ("Évolution du nombre de produits", _signed_int(c["products_change"])),
     ]
     for key, label in (
         ("premium_entered", "Vins entrés dans la liste premium"),
@@ -301,12 +327,16 @@ def _id_list(ids: list[str], names: dict[str, str]) -> str:
         return "aucun"
     items = "".join(f"<li>{_esc(i)} {_esc(names.get(i, ''))}</li>" for i in ids)
     head = _plural(len(ids), "vin")
-    return f"<details><summary>{head}</summary><ul>{items}</ul></details>"
+    return f'<details class="unfold"><summary>{head}</summary><ul>{items}</ul></details>'
 
 
-def _file_of(check_id: str) -> str | None:
-    parts = check_id.split(".")
-    return f"{parts[1]}.xlsx" if len(parts) > 2 and parts[1] in ("erp", "web", "liaison") else None
+def _file_of(result: dict) -> str | None:
+    """The workbook to correct: named by the check's id (clean.erp.*), else by its message."""
+    parts = result["id"].split(".")
+    if len(parts) > 2 and parts[1] in ("erp", "web", "liaison"):
+        return f"{parts[1]}.xlsx"
+    found = SOURCE_FILE.match(result["message"])
+    return found.group(0) if found else None
 
 
 def _cell(key: str, value) -> str:
@@ -322,8 +352,18 @@ def _cell(key: str, value) -> str:
     return _esc(value)
 
 
+def _rows_table(heads: list[str], rows: list[list[str]]) -> str:
+    """A table that turns into one card per row on a phone (each cell labelled by its heading)."""
+    head = "".join(f"<th>{_esc(h)}</th>" for h in heads)
+    body = "".join(
+        "<tr>" + "".join(f'<td data-label="{_esc(h)}">{cell}</td>' for h, cell in zip(heads, row)) + "</tr>"
+        for row in rows
+    )
+    return f'<table class="rows"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
 def _warning_block(r: dict, names: dict[str, str]) -> str:
-    where = _file_of(r["id"])
+    where = _file_of(r)
     rows = r.get("rows") or []
     table = ""
     if rows:
@@ -338,26 +378,19 @@ def _warning_block(r: dict, names: dict[str, str]) -> str:
             and any(names.get(str(row.get("product_id"))) for row in rows)
         )
         heads = [ROW_LABELS.get(k, k) for k in keys] + (["Vin"] if with_names else [])
-        body = "".join(
-            "<tr>"
-            + "".join(f"<td>{_cell(k, row.get(k))}</td>" for k in keys)
-            + (f"<td>{_esc(names.get(str(row.get('product_id')), '—'))}</td>" if with_names else "")
-            + "</tr>"
+        cells = [
+            [_cell(k, row.get(k)) for k in keys]
+            + ([_esc(names.get(str(row.get("product_id")), "—"))] if with_names else [])
             for row in rows
-        )
-        shown = len(rows)
-        count = r["offending_count"]
+        ]
+        shown, count = len(rows), r["offending_count"]
         caption = (
-            f"{_plural(shown, 'ligne')} sur {_int(count)} (liste complète : quality_report.json et le "
-            "message ci-dessus)"
+            f"{_plural(shown, 'première ligne', 'premières lignes')} sur {_int(count)} (quality_report.json garde "
+            f"{_int(shown)}{NBSP}lignes par contrôle ; le message ci-dessus en dit plus)"
             if count > shown
-            else f"{_plural(count, 'ligne')}"
+            else _plural(count, "ligne")
         )
-        table = (
-            f'<details><summary>Détail : {caption}</summary><div class="scroll"><table><tr>'
-            + "".join(f"<th>{_esc(h)}</th>" for h in heads)
-            + f"</tr>{body}</table></div></details>"
-        )
+        table = f'<details class="unfold"><summary>Détail : {caption}</summary>{_rows_table(heads, cells)}</details>'
     file_note = f'<p class="where">Fichier : <b>{_esc(where)}</b></p>' if where else ""
     kind = "warning error" if r["severity"] == "error" else "warning"
     return (
@@ -376,23 +409,90 @@ def _passed_by_family(results: list[dict]) -> str:
         checks = by_family.get(family)
         if not checks:
             continue
-        rows = "".join(
-            f"<tr><td>{_esc(labels_fr.STAGE_LABELS.get(r['stage'], r['stage']))}</td>"
-            f"<td>{_esc(r['description'])}</td><td><code>{_esc(r['id'])}</code></td></tr>"
+        rows = [
+            [
+                _esc(labels_fr.STAGE_LABELS.get(r["stage"], r["stage"])),
+                _esc(r["description"]),
+                f"<code>{_esc(r['id'])}</code>",
+            ]
             for r in checks
-        )
+        ]
         blocks.append(
             f"<details><summary>{_esc(label)} : {_plural(len(checks), 'contrôle réussi', 'contrôles réussis')}"
-            f'</summary><div class="scroll"><table>{rows}</table></div></details>'
+            f"</summary>{_rows_table(['Étape', 'Contrôle', 'Identifiant'], rows)}</details>"
         )
     return "".join(blocks)
 
 
+STYLE = f"""
+*, *::before, *::after {{ box-sizing: border-box; }}
+body {{ font-family: system-ui, sans-serif; margin: 0 auto; max-width: 60rem; padding: 1rem; color: #222;
+  line-height: 1.4; overflow-wrap: break-word; }}
+h1 {{ color: {WINE}; font-size: 1.6rem; margin-top: 0; }}
+h2 {{ border-bottom: 2px solid {WINE}; padding-bottom: .2rem; margin-top: 2rem; }}
+h3 {{ margin: .2rem 0; font-size: 1rem; }}
+code {{ overflow-wrap: anywhere; }}
+.cards {{ display: flex; flex-wrap: wrap; gap: .8rem; }}
+.card {{ flex: 1 1 9rem; border: 1px solid #ddd; border-radius: 8px; padding: .8rem; }}
+.card b {{ display: block; font-size: 1.4rem; color: {WINE}; white-space: nowrap; }}
+.lead {{ font-size: 1.1rem; font-weight: 600; }}
+table {{ border-collapse: collapse; width: 100%; font-size: .85rem; }}
+td, th {{ border-bottom: 1px solid #eee; padding: .3rem; text-align: left; vertical-align: top; }}
+table.kv th {{ width: 40%; font-weight: 600; }}
+.warning {{ border-left: 4px solid {GOLD}; background: #fff8e6; padding: .5rem .8rem; margin: .8rem 0; }}
+.warning.error {{ border-color: #b00020; background: #fde2e2; }}
+.where, .id {{ margin: .2rem 0; font-size: .85rem; }} .status {{ font-weight: bold; }}
+details summary {{ cursor: pointer; }}
+figure {{ margin: 1rem 0; font-size: .85rem; }}
+.bar, .key {{ display: inline-block; background: {WINE}; -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
+.bar.premium, .key.premium {{ background: {GOLD}; }} .bar.in, .key.in {{ background: {GREY}; }}
+.stack {{ display: flex; height: 1.8rem; }} .stack .bar {{ height: 100%; }}
+.legend {{ list-style: none; padding: 0; margin: .4rem 0; }} .legend li {{ margin: .15rem 0; }}
+.key {{ width: .8rem; height: .8rem; margin-right: .4rem; vertical-align: -.05rem; }}
+.key.cut {{ background: none; width: 0; height: .9rem; border-left: 2px dashed #222; margin: 0 .55rem 0 .25rem; }}
+.bars {{ list-style: none; padding: 0; margin: 0; }}
+.bars li {{ margin: .5rem 0; }} .bars .name {{ display: block; }}
+.track {{ display: flex; align-items: center; gap: .4rem; }} .track .bar {{ flex: none; height: .9rem; min-width: 1px; }}
+.track .value {{ white-space: nowrap; }}
+.hist {{ display: grid; grid-template-columns: 1.2rem 3rem 1fr; padding-right: 1.6rem;
+  grid-template-areas: ". . cut" "ytitle yticks plot" ". . xticks" ". . xtitle"; }}
+.cut-label {{ grid-area: cut; }}
+.y-title {{ grid-area: ytitle; writing-mode: vertical-rl; transform: rotate(180deg); text-align: center; }}
+.y-ticks {{ grid-area: yticks; position: relative; }}
+.y-ticks span {{ position: absolute; right: .35rem; transform: translateY(50%); white-space: nowrap; }}
+.y-ticks span:first-child {{ transform: none; }}
+.plot {{ grid-area: plot; position: relative; height: 12rem; border-left: 1px solid #888; border-bottom: 1px solid #888; }}
+.plot svg {{ position: absolute; inset: 0; width: 100%; height: 100%; }}
+.grid {{ position: absolute; left: 0; right: 0; border-top: 1px solid #e4e4e4; }}
+.cut-line {{ position: absolute; top: -.3rem; bottom: 0; border-left: 2px dashed #222; }}
+.x-ticks {{ grid-area: xticks; position: relative; height: 1.4rem; }}
+.x-ticks span {{ position: absolute; top: .15rem; transform: translateX(-50%); white-space: nowrap; }}
+.x-title {{ grid-area: xtitle; text-align: center; }}
+@media (max-width: 40rem) {{
+  table.rows thead {{ display: none; }}
+  table.rows tr {{ display: block; border-bottom: 1px solid #ccc; padding: .3rem 0; }}
+  table.rows td {{ display: flex; gap: .5rem; border: 0; padding: .1rem .3rem; overflow-wrap: anywhere; }}
+  table.rows td::before {{ content: attr(data-label); flex: 0 0 42%; font-weight: 600; }}
+  table.kv th, table.kv td {{ display: block; width: auto; border: 0; padding: .1rem 0; }}
+  table.kv tr {{ display: block; border-bottom: 1px solid #eee; padding: .3rem 0; }}
+}}
+@page {{ margin: 1.5cm; }}
+@media print {{
+  body {{ max-width: none; padding: 0; }}
+  h2, h3 {{ break-after: avoid; }}
+  section.chart, section.sources, .cards, .warning, table.kv, tr {{ break-inside: avoid; }}
+}}
+@media print {{ details.unfold::details-content {{ content-visibility: visible; display: block; }} }}
+"""
+
+
 def render(summary: dict, quality: dict, wines: pa.Table) -> str:
-    prices = wines["prix_eur"].to_pylist()
     names = {p: n for p, n in zip(wines["product_id"].to_pylist(), wines["nom_du_vin"].to_pylist()) if n}
     by_revenue = wines.sort_by([("ca_eur", "descending"), ("product_id", "ascending")]).slice(0, 10)
     top_names = [n or p for n, p in zip(by_revenue["nom_du_vin"].to_pylist(), by_revenue["product_id"].to_pylist())]
+    priced = [
+        (p, bool(k)) for p, k in zip(wines["prix_eur"].to_pylist(), wines["is_premium"].to_pylist()) if p is not None
+    ]
     period = summary["period"]
     words = labels_fr.period_fr(period)
     errors, warnings = quality["errors"], [r for r in quality["results"] if not r["passed"] and r["severity"] == "warn"]
@@ -429,48 +529,32 @@ def render(summary: dict, quality: dict, wines: pa.Table) -> str:
     return f"""<!DOCTYPE html>
 <html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>BottleNeck — chiffre d'affaires {_esc(labels_fr.of_period(period))}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1rem auto; max-width: 60rem; padding: 0 1rem; color: #222; line-height: 1.4; }}
-h1 {{ color: {WINE}; font-size: 1.6rem; }} h2 {{ border-bottom: 2px solid {WINE}; padding-bottom: .2rem; margin-top: 2rem; }}
-h3 {{ margin: .2rem 0; font-size: 1rem; }}
-.cards {{ display: flex; flex-wrap: wrap; gap: .8rem; }} .card {{ flex: 1 1 9rem; border: 1px solid #ddd; border-radius: 8px; padding: .8rem; }}
-.card b {{ display: block; font-size: 1.4rem; color: {WINE}; white-space: nowrap; }}
-.lead {{ font-size: 1.1rem; font-weight: 600; }}
-table {{ border-collapse: collapse; width: 100%; font-size: .85rem; }} td, th {{ border-bottom: 1px solid #eee; padding: .3rem; text-align: left; vertical-align: top; }}
-table.kv th {{ width: 40%; font-weight: 600; }}
-.scroll {{ overflow-x: auto; }}
-.warning {{ border-left: 4px solid {GOLD}; background: #fff8e6; padding: .5rem .8rem; margin: .8rem 0; }}
-.warning.error {{ border-color: #b00020; background: #fde2e2; }}
-.where, .id {{ margin: .2rem 0; font-size: .85rem; }} .status {{ font-weight: bold; }}
-details summary {{ cursor: pointer; }}
-svg {{ height: auto; display: block; }}
-figure {{ margin: 1rem 0; }}
-@media print {{ details > *:not(summary) {{ display: block; }} h2, h3 {{ break-after: avoid; }}
-  figure, .warning, table.kv {{ break-inside: avoid; }} body {{ max-width: none; }} }}
-</style></head><body>
+<style>{STYLE}</style></head><body>
 <h1>BottleNeck — chiffre d'affaires {_esc(labels_fr.of_period(period))}</h1>
 <p class="status">{status}</p>
 <div class="cards">{"".join(f'<div class="card">{label}<b>{value}</b></div>' for label, value in cards)}</div>
-<h2>Comparaison avec les mois publiés</h2>
-{_comparison_section(summary, names)}
-<h2>Répartition du CA</h2>
-<figure>{split_svg(summary, wines)}</figure>
+<section><h2>Comparaison avec les mois publiés</h2>
+{_comparison_section(summary, names)}</section>
+<section class="chart"><h2>Répartition du CA</h2>
+<figure id="repartition">{split_chart(summary, wines)}</figure></section>
 <p><b>Définition du CA.</b> {_esc(labels_fr.CA_DEFINITION)} {_esc(labels_fr.VAT_NOTE)}</p>
 <p>Ventes laissées hors du rapport : {_esc(summary.get("left_out", {}).get("message_fr", "non mesuré"))}</p>
-<h2>À corriger : {_plural(len(failed) + len(warnings), "point")}</h2>
-{to_fix or "<p>Aucun avertissement ce mois-ci.</p>"}
-<h2>Les 10 produits au plus fort chiffre d'affaires</h2><figure>{top_products_svg(top_names, by_revenue["ca_eur"].to_pylist())}</figure>
-<h2>Distribution des prix et seuil premium</h2>
+<section><h2>À corriger : {_plural(len(failed) + len(warnings), "point")}</h2>
+{to_fix or "<p>Aucun avertissement ce mois-ci.</p>"}</section>
+<section class="chart"><h2>Les 10 produits au plus fort chiffre d'affaires</h2>
+<figure id="top-produits">{top_products_chart(top_names, by_revenue["ca_eur"].to_pylist())}</figure></section>
+<section class="chart"><h2>Distribution des prix et seuil premium</h2>
 <p>Prix moyen {_euros(price["mean"])}, écart-type {_euros(price["std"])} (population). Un vin est premium quand son
 z-score dépasse {summary["z_threshold"]:g}, soit un prix supérieur à {_euros(price["premium_cutoff_eur"])}.</p>
-<figure>{histogram_svg(prices, price["premium_cutoff_eur"], summary["z_threshold"])}</figure>
-<h2>Volumes à chaque étape</h2><figure>{funnel_svg(summary)}</figure>
-<p>Lignes retirées au nettoyage, par motif :</p><ul>{removed or "<li>aucune</li>"}</ul>
-<h2>Contrôles réussis</h2>
+<figure id="distribution-prix">{histogram_chart(priced, price["premium_cutoff_eur"], summary["z_threshold"])}</figure>
+</section>
+<section class="chart"><h2>Volumes à chaque étape</h2><figure id="volumes">{funnel_chart(summary)}</figure>
+<p>Lignes retirées au nettoyage, par motif :</p><ul>{removed or "<li>aucune</li>"}</ul></section>
+<section><h2>Contrôles réussis</h2>
 <p>{_int(quality["passed"])} contrôles réussis sur {_int(quality["checks"])}, regroupés par famille (cliquez pour déplier).</p>
-{_passed_by_family(quality["results"])}
-<h2>Sources</h2><ul>{sources}</ul>
-<p><small>Période {_esc(words)} ({_esc(period)}), exécution {_esc(summary["run_id"])}.</small></p>
+{_passed_by_family(quality["results"])}</section>
+<section class="sources"><h2>Sources</h2><ul>{sources}</ul>
+<p><small>Période {_esc(words)} ({_esc(period)}), exécution {_esc(summary["run_id"])}.</small></p></section>
 </body></html>
 """
 
