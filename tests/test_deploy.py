@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "scripts"))
+import flow_model  # noqa: E402
 from kestra_fake import SPEC_PATH, FakeKestra, OpenApiSpec  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -501,8 +503,27 @@ def test_the_fake_reports_requests_outside_the_spec(fake):
 def test_real_repository_deploys_and_reruns_cleanly(fake):
     result = deploy(fake, REPO_ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    flow_files = list((REPO_ROOT / "flows").glob("*.yml")) + list((REPO_ROOT / "subflows").glob("*.yml"))
-    assert sum(r.operation_id == "createFlow" for r in fake.writes()) == len(flow_files)
+    assert sum(r.operation_id == "createFlow" for r in fake.writes()) == len(flow_model.flow_paths(REPO_ROOT)) == 11
     fake.requests.clear()
     assert deploy(fake, REPO_ROOT).returncode == 0
     assert fake.writes() == []
+
+
+def test_deploys_the_flow_files_flow_model_reads_and_only_those(fake, repo):
+    # .yaml is a flow everywhere (deploy, docs, tests, the engine tests); a sub-folder or .YML nowhere.
+    notify = (
+        f"id: notify\nnamespace: {NS}\ntasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    )
+    write(repo / "subflows/notify.yaml", notify.encode())
+    write(repo / "subflows/LOUD.YML", f"id: loud\nnamespace: {NS}\ntasks: []\n".encode())
+    write(repo / "subflows/archive/old.yml", f"id: old\nnamespace: {NS}\ntasks: []\n".encode())
+    result = deploy(fake, repo)
+    assert result.returncode == 0, result.stderr
+    assert sorted(flow_id for _, flow_id in fake.flows) == sorted([*(Path(rel).stem for rel in FLOWS), "notify"])
+    assert [p.relative_to(repo).as_posix() for p in flow_model.flow_paths(repo)] == [
+        "flows/monthly.yml",
+        "subflows/check_ingest.yml",
+        "subflows/clean.yml",
+        "subflows/ingest.yml",
+        "subflows/notify.yaml",
+    ]

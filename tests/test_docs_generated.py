@@ -1,56 +1,48 @@
-"""The generated documents (scripts/make_docs.py) say what the code and a real run say.
+"""The generated lineage (scripts/make_docs.py lineage) says what the flows say.
 
 - docs/lineage.drawio (and its SVG preview) is exactly what the generator writes from the flows
   now, and is a well-formed draw.io diagram with a node for every stage and test subflow;
-- the generator reads any flow layout, not just this one (a synthetic repository);
-- the COPIL deck built from a fresh run of the sample shows that run's figures and check counts.
+- the generator reads any flow layout, not just this one (a synthetic repository).
+
+The COPIL deck built from a run is tested in tests/test_deck.py.
 """
 
 from __future__ import annotations
 
-import csv
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import yaml
 
-from bottleneck_pipeline.cli import main as bottleneck
-from conftest import REPO, SAMPLE
+from conftest import REPO
 
 sys.path.insert(0, str(REPO / "scripts"))
+import flow_model  # noqa: E402
 import make_docs  # noqa: E402
+from docs_generator import DRAWIO, SVG  # noqa: E402
+from docs_generator.drawio import to_drawio  # noqa: E402
+from docs_generator.lineage import build_lineage, cron_fr  # noqa: E402
+from docs_generator.svg import to_svg  # noqa: E402
 
 REGENERATE = "python scripts/make_docs.py lineage"
-NBSP = "\u00a0"
 
 
-# --- reading the flows independently of the generator ---------------------------------------
+# --- the flows, as every reader reads them (scripts/flow_model.py) ----------------------------
 
 
 def read_flows(root: Path) -> dict[str, dict]:
-    flows = {}
-    for path in sorted(list((root / "flows").rglob("*.yml")) + list((root / "subflows").rglob("*.yml"))):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        flows[doc["id"]] = dict(doc, _dir=path.parent.name)
-    return flows
+    return {f.id: dict(f.doc, _dir=f.folder) for f in flow_model.load_flows(root)}
 
 
-def subflow_calls(tasks) -> list[dict]:
-    calls = []
-    for task in tasks or []:
-        if task.get("type") == "io.kestra.plugin.core.flow.Subflow":
-            calls.append(task)
-        for key in ("tasks", "then", "else", "errors", "finally"):
-            calls += subflow_calls(task.get(key))
-    return calls
+def subflow_calls(flow: dict) -> list[dict]:
+    """The Subflow tasks of a flow's main branch (not its errors branch), nested ones included."""
+    return [t for t in flow_model.walk(flow.get("tasks")) if flow_model.is_subflow_call(t)]
 
 
 def parent_flow(flows: dict[str, dict]) -> dict:
-    parents = [f for f in flows.values() if f["_dir"] == "flows" and subflow_calls(f.get("tasks"))]
+    parents = [f for f in flows.values() if f["_dir"] == "flows" and subflow_calls(f)]
     assert len(parents) == 1, [f["id"] for f in parents]
     return parents[0]
 
@@ -81,13 +73,13 @@ def plain(value: str) -> str:
 
 @pytest.fixture(scope="module")
 def lineage_text() -> str:
-    return make_docs.to_drawio(make_docs.build_lineage(REPO))
+    return to_drawio(build_lineage(REPO))
 
 
 def test_committed_lineage_is_what_the_flows_give_now(lineage_text):
     for path, expected in (
-        (REPO / make_docs.DRAWIO, lineage_text),
-        (REPO / make_docs.SVG, make_docs.to_svg(make_docs.build_lineage(REPO))),
+        (REPO / DRAWIO, lineage_text),
+        (REPO / SVG, to_svg(build_lineage(REPO))),
     ):
         assert path.is_file(), f"{path.relative_to(REPO)} is missing: run `{REGENERATE}`"
         committed = path.read_text(encoding="utf-8").replace("\r\n", "\n")  # a CRLF checkout is not stale
@@ -98,7 +90,7 @@ def test_committed_lineage_is_what_the_flows_give_now(lineage_text):
 
 
 def test_lineage_is_deterministic_plain_drawio(lineage_text):
-    assert make_docs.to_drawio(make_docs.build_lineage(REPO)) == lineage_text
+    assert to_drawio(build_lineage(REPO)) == lineage_text
     root = ET.fromstring(lineage_text)
     assert root.get("modified") is None and root.get("etag") is None  # no timestamp, no random tag
     diagram = root.find("diagram")
@@ -126,7 +118,7 @@ def test_lineage_is_a_well_formed_diagram(lineage_text):
         for b in solid[i + 1 :]:
             (ax, ay, aw, ah), (bx, by, bw, bh) = boxes[a], boxes[b]
             assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay, f"{a} overlaps {b}"
-    model = make_docs.build_lineage(REPO)
+    model = build_lineage(REPO)
     for frame in frames:  # a frame holds its members
         fx, fy, fw, fh = boxes[frame]
         for member in model.nodes[frame].members:
@@ -142,12 +134,12 @@ def test_lineage_shows_every_subflow_file_trigger_and_alert(lineage_text):
     labels = " ".join(plain(e.get("value", "")) for e in edges)
     shown = " ".join(texts.values())
 
-    stages = [call["flowId"] for call in subflow_calls(parent.get("tasks"))]
+    stages = [call["flowId"] for call in subflow_calls(parent)]
     assert len(stages) >= 2
     for stage in stages:
         child = flows[stage]
         assert f"subflow {stage}" in shown, f"no node for the stage subflow {stage}"
-        for test in subflow_calls(child.get("tasks")):
+        for test in subflow_calls(child):
             assert f"subflow {test['flowId']}" in shown, f"no node for the test subflow {test['flowId']}"
         for task in child.get("tasks") or []:  # every file a stage writes travels on an edge
             for name in task.get("outputFiles") or []:
@@ -160,23 +152,23 @@ def test_lineage_shows_every_subflow_file_trigger_and_alert(lineage_text):
     for trigger in parent.get("triggers") or []:
         assert f"trigger-{trigger['id']}" in vertices
         if "cron" in trigger:
-            schedule = make_docs.cron_fr(trigger["cron"])
+            schedule = cron_fr(trigger["cron"])
             assert (f"{schedule}, {trigger['timezone']}" if trigger.get("timezone") else schedule) in shown
     for task in parent.get("errors") or []:
         if not any(isinstance(task.get(k), list) for k in ("tasks", "then", "else")):  # flowables hold the channels
             assert f"alert-{task['id']}" in vertices, f"errors task {task['id']} not on the alert path"
     # consecutive stages are joined by an edge naming at least one file
     by_pair = {(e.get("source"), e.get("target")): plain(e.get("value", "")) for e in edges}
-    calls = subflow_calls(parent.get("tasks"))
+    calls = subflow_calls(parent)
     for a, b in zip(calls, calls[1:]):
         assert by_pair.get((f"stage-{a['id']}", f"stage-{b['id']}")), f"no labelled edge {a['id']} -> {b['id']}"
 
 
 def test_schedule_in_french():
-    assert make_docs.cron_fr("0 9 15 * *") == "le 15 de chaque mois à 9h"
-    assert make_docs.cron_fr("30 6 1 * *") == "le 1er de chaque mois à 6h30"
-    assert make_docs.cron_fr("0 7 * * 1") == "chaque lundi à 7h"
-    assert make_docs.cron_fr("*/5 * * * *").startswith("selon le cron")
+    assert cron_fr("0 9 15 * *") == "le 15 de chaque mois à 9h"
+    assert cron_fr("30 6 1 * *") == "le 1er de chaque mois à 6h30"
+    assert cron_fr("0 7 * * 1") == "chaque lundi à 7h"
+    assert cron_fr("*/5 * * * *").startswith("selon le cron")
 
 
 MINI_PARENT = """
@@ -255,7 +247,7 @@ def test_generator_reads_any_flow_layout(tmp_path):
     ):
         (tmp_path / folder).mkdir(exist_ok=True)
         (tmp_path / folder / f"{name}.yml").write_text(text, encoding="utf-8")
-    model = make_docs.build_lineage(tmp_path)
+    model = build_lineage(tmp_path)
     assert [n.id for n in model.of_kind("stage")] == ["stage-first", "stage-second"]  # found inside `then`
     assert [n.id for n in model.of_kind("test")] == ["test-step_a_test"]
     assert model.nodes["input-source"].title == "source.xlsx"
@@ -265,97 +257,31 @@ def test_generator_reads_any_flow_layout(tmp_path):
     assert edges["stage-second--output-result"] == ["result.csv"]
     assert model.nodes["trigger-nightly"].lines == ("chaque jour à 2h, UTC",)
     assert "alert-shout" in model.nodes
-    vertices, edge_cells, _ = drawio_cells(make_docs.to_drawio(model))
+    vertices, edge_cells, _ = drawio_cells(to_drawio(model))
     assert all(e.get("source") in vertices and e.get("target") in vertices for e in edge_cells)
 
 
-# --- the presentation -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def deck(tmp_path_factory):
-    pptx = pytest.importorskip("pptx")
-    out = tmp_path_factory.mktemp("copil")
-    assert bottleneck(["run", "--input", str(SAMPLE), "--output", str(out / "run"), "--period", "2026-11"]) == 0
-    folder = out / "run" / "2026-11"
-    path = make_docs.build_presentation(folder, out / "deck.pptx")
-    return pptx.Presentation(str(path)), folder
-
-
-def slide_texts(slide) -> str:
-    parts = []
-    for shape in slide.shapes:
-        if shape.has_text_frame:
-            parts.append(shape.text_frame.text)
-        if getattr(shape, "has_table", False) and shape.has_table:
-            parts += [cell.text for row in shape.table.rows for cell in row.cells]
-    return "\n".join(parts)
-
-
-def french(value, decimals=0) -> str:
-    return f"{Decimal(str(value)):,.{decimals}f}".replace(",", NBSP).replace(".", ",")
-
-
-def test_deck_shows_the_run_figures(deck):
-    """The sample month's figures, by the independent pandas method (bench/baseline.py)."""
-    from bench.baseline import compute as reference_method
-
-    prs, _ = deck
-    reference = reference_method(SAMPLE)
-    text = "\n".join(slide_texts(s) for s in prs.slides)
-    assert f"{french(reference['ca_total'], 2)}{NBSP}€" in text
-    for key in ("products", "premium_count", "ordinary_count"):
-        assert french(reference[key]) in text, key
-    results = next(s for s in prs.slides if "Résultats du mois" in slide_texts(s))
-    assert "2026-11" in slide_texts(results)
-    assert all(s.has_notes_slide and s.notes_slide.notes_text_frame.text.strip() for s in prs.slides)
-
-
-def test_deck_counts_the_checks_of_the_quality_report(deck):
-    import json
-
-    prs, folder = deck
-    quality = json.loads((folder / "quality_report.json").read_text(encoding="utf-8"))
-    slide = next(s for s in prs.slides if "contrôles qualité" in slide_texts(s).lower())
-    assert f"{quality['checks']} contrôles à chaque exécution" in slide_texts(slide)
-    table = next(shape.table for shape in slide.shapes if getattr(shape, "has_table", False) and shape.has_table)
-    counts = {row.cells[0].text: int(row.cells[1].text) for row in list(table.rows)[1:]}
-    assert sum(counts.values()) == quality["checks"]
-    assert sorted(counts.values()) == sorted(Counter(r["family"] for r in quality["results"]).values())
-    assert f"+ {len(defect_functions())} pannes simulées" in slide_texts(slide)
-
-
-def defect_functions() -> list[str]:
-    """The defects written in tests/test_fault_injection.py, read from its source (the deck counts
-    its DEFECTS list: every defect function must be in it): functions of (tables, folder)."""
-    import ast
-
-    tree = ast.parse((REPO / "tests" / "test_fault_injection.py").read_text(encoding="utf-8"))
-    return [
-        node.name
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef) and [a.arg for a in node.args.args] == ["t", "d"]
+def test_each_deliverable_is_drawn_once_under_its_own_name(lineage_text):
+    """The machine-readable extracts keep their folder: not a second 'vins_premium.csv'."""
+    vertices, _, _ = drawio_cells(lineage_text)
+    titles = [plain(c.get("value", "")).split(" ")[0] for i, c in vertices.items() if i.startswith("output-")]
+    assert sorted(titles) == [
+        "machine/vins_ordinaires.csv",
+        "machine/vins_premium.csv",
+        "quality_report.json",
+        "rapport_ca.xlsx",
+        "rapport_qualite.html",
+        "run_summary.json",
+        "vins_ordinaires.csv",
+        "vins_premium.csv",
     ]
 
 
-def test_deck_workflow_slide_has_a_shape_per_stage(deck):
-    prs, _ = deck
-    parent = parent_flow(read_flows(REPO))
-    slide = next(s for s in prs.slides if "Le workflow complet" in slide_texts(s))
-    names = {shape.name for shape in slide.shapes}
-    for call in subflow_calls(parent.get("tasks")):
-        assert f"stage-{call['id']}" in names, f"no shape for the stage {call['id']}"
-    assert any(shape.shape_type is not None and shape.name.startswith("e-") for shape in slide.shapes)  # connectors
-
-
-def test_deck_top_products_chart_matches_the_extracts(deck):
-    prs, folder = deck
-    wines = []
-    for name in ("vins_premium.csv", "vins_ordinaires.csv"):
-        with open(folder / "machine" / name, encoding="utf-8-sig", newline="") as handle:
-            wines += [(Decimal(r["ca_eur"]), r["product_id"]) for r in csv.DictReader(handle, delimiter=";")]
-    expected = [float(ca) for ca, _ in sorted(wines, key=lambda w: (-w[0], w[1]))[:10]]
-    chart = next(
-        shape.chart for s in prs.slides for shape in s.shapes if shape.has_chart and shape.name == "chart-top-products"
-    )
-    assert list(chart.plots[0].series[0].values) == expected
+def test_the_command_checks_and_writes_the_diagram(tmp_path, capsys):
+    assert make_docs.main(["lineage", "--check"]) == 0
+    drawio, svg = tmp_path / "lineage.drawio", tmp_path / "lineage.svg"
+    drawio.write_text("stale", encoding="utf-8")
+    assert make_docs.main(["lineage", "--check", "--output", str(drawio), "--svg", str(svg)]) == 1
+    assert f"stale: {drawio}, {svg}" in capsys.readouterr().err
+    assert make_docs.main(["lineage", "--output", str(drawio), "--svg", "none"]) == 0
+    assert drawio.read_text(encoding="utf-8") == (REPO / DRAWIO).read_text(encoding="utf-8") and not svg.exists()

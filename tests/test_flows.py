@@ -10,8 +10,10 @@ and the image and stack files that no test here can run.
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from datetime import timedelta
+from fnmatch import fnmatch
 from importlib import metadata
 from pathlib import Path
 
@@ -21,9 +23,13 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from bottleneck_pipeline import STAGES, runner
+from bottleneck_pipeline import runner
+from bottleneck_pipeline.pipeline import STAGES
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+import flow_model  # noqa: E402
+
 NAMESPACE = "bottleneck.reporting"
 PARENT = "monthly_revenue"
 COMMANDS = "io.kestra.plugin.scripts.python.Commands"
@@ -34,15 +40,8 @@ WORKBOOKS = ("erp", "web", "liaison")
 
 @pytest.fixture(scope="module")
 def flows() -> dict[str, dict]:
-    """Every flow file, with the one rule deploy.py and the engine tests use (*.yml, *.yaml)."""
-    files = [
-        p
-        for folder in ("flows", "subflows")
-        for p in sorted((REPO / folder).iterdir())
-        if re.fullmatch(r".*\.ya?ml", p.name)
-    ]
-    loaded = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in files]
-    return {flow["id"]: flow for flow in loaded}
+    """Every flow file, read by scripts/flow_model.py: the rule deploy.py and the docs use."""
+    return {flow.id: flow.doc for flow in flow_model.load_flows(REPO)}
 
 
 def tasks_of(flow: dict) -> dict[str, dict]:
@@ -59,6 +58,28 @@ def seconds(duration: str) -> float:
 def test_the_repository_holds_the_parent_five_stages_and_five_gates(flows):
     assert sorted(flows) == sorted([PARENT, *STAGES, *(f"{s}_test" for s in STAGES)])
     assert {flow["namespace"] for flow in flows.values()} == {NAMESPACE}
+    # Nothing in flows/ or subflows/ escapes the rule (a .YML, a sub-folder): it would be
+    # deployed by nobody and read by no test.
+    assert flow_model.ignored_files(REPO) == []
+
+
+def test_every_subflow_call_and_namespace_file_resolves():
+    """The smoke test: each call names a flow of this repository; each namespace file a flow
+    reads is shipped by deploy.py (namespace_files/) or lives in a business folder it keeps."""
+    loaded = flow_model.load_flows(REPO)
+    known = {(f.namespace, f.id) for f in loaded}
+    calls = [(f.id, call) for f in loaded for call in f.subflow_calls()]
+    assert len(calls) == 2 * len(STAGES)  # the parent calls each stage, each stage its gate
+    for flow_id, call in calls:
+        assert call.target in known, f"{flow_id}: task {call.task_id} calls {call.namespace}.{call.flow_id}"
+    shipped = [p.relative_to(REPO / "namespace_files").as_posix() for p in (REPO / "namespace_files").rglob("*")]
+    business = {"inbox", "history"}  # deploy.py's PROTECTED_TOP_DIRS: dropped by people, kept by runs
+    refs = [(f.id, ref) for f in loaded for ref in f.namespace_file_refs()]
+    assert {ref.path.split("/")[0] for _, ref in refs} == {"bottleneck_pipeline", "inbox", "history"}
+    for flow_id, ref in refs:
+        assert ref.namespace == NAMESPACE, (flow_id, ref)
+        top = ref.path.split("/")[0]
+        assert top in business or any(fnmatch(p, ref.path) for p in shipped), (flow_id, ref)
 
 
 def test_each_stage_runs_its_gate_and_fails_with_the_gates_message(flows):
@@ -90,7 +111,7 @@ def test_each_stage_runs_its_gate_and_fails_with_the_gates_message(flows):
 
 def test_python_tasks_get_the_package_and_never_the_inbox(flows):
     for flow in flows.values():
-        for task in [*flow["tasks"], *flow.get("errors", [])]:
+        for task in flow_model.flow_tasks(flow):
             if task["type"] == COMMANDS:
                 # finalize also reads the months already published, for the comparison
                 extra = ["/history/**"] if task["id"] == "finalize" else []

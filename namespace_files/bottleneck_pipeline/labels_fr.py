@@ -1,4 +1,6 @@
-"""Every French label of the deliverables, in one place (code and data stay in English)."""
+"""The French labels of the deliverables (workbook, extracts, HTML page), in one place (code and
+data stay in English). The checks' messages are written next to their checks; the COPIL deck's
+sentences live in scripts/docs_generator/deck_text.py, which reuses the labels here."""
 
 REPORT_FILE = "rapport_ca.xlsx"
 PREMIUM_FILE = "vins_premium.csv"
