@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,12 @@ def _key(value) -> str | None:
     return text or None
 
 
-def compute(input_dir: Path, z_threshold: float = 2.0, engine: str = "openpyxl", timings: dict | None = None) -> dict:
+def compute(
+    input_dir: Path,
+    z_threshold: float = 2.0,
+    engine: Literal["openpyxl", "calamine"] = "openpyxl",
+    timings: dict | None = None,
+) -> dict:
     """Figures and tables of the method, from the three workbooks in ``input_dir``."""
     timings = {} if timings is None else timings
     started = time.perf_counter()

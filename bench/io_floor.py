@@ -21,6 +21,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -41,15 +42,19 @@ INTEGER = "#,##0"
 # --- readers: each returns the number of data rows it read, over the three workbooks -----------
 
 
+def _named(wanted: set[str]) -> Callable[[Any], bool]:
+    """fastexcel's column filter: the columns whose header is in ``wanted``."""
+    return lambda column: column.name in wanted
+
+
 def read_fastexcel_contract(folder: Path) -> int:
     """What ingest does: the contract columns, as text (fastexcel, Rust calamine -> Arrow)."""
     import fastexcel
 
     rows = 0
     for name in FILES:
-        wanted = set(CONTRACT_COLUMNS[name])
         sheet = fastexcel.read_excel(str(folder / f"{name}.xlsx")).load_sheet(
-            0, use_columns=lambda c, wanted=wanted: c.name in wanted, dtypes="string"
+            0, use_columns=_named(set(CONTRACT_COLUMNS[name])), dtypes="string"
         )
         rows += sheet.to_arrow().num_rows
     return rows
@@ -125,7 +130,7 @@ def read_duckdb_excel(folder: Path) -> int:
     root = Path(duckdb_extension_excel.__file__).parent
     con.execute(f"load '{glob.glob(str(root / '**' / 'excel.duckdb_extension*'), recursive=True)[0]}'")
     return sum(
-        con.execute(f"select count(*) from read_xlsx('{folder / f'{n}.xlsx'}', all_varchar = true)").fetchone()[0]
+        con.execute(f"select count(*) from read_xlsx('{folder / f'{n}.xlsx'}', all_varchar = true)").fetchall()[0][0]
         for n in FILES
     )
 
@@ -364,6 +369,8 @@ def _child(kind: str, name: str, source: Path, target: Path | None) -> None:
     else:
         import pyarrow.parquet as pq
 
+        if target is None:
+            raise ValueError(f"writer {name}: no target file")
         table = pq.read_table(source)
         started = time.perf_counter()
         WRITERS[name](table, target)
@@ -422,7 +429,7 @@ def compare(
     repeat: int = 1,
 ) -> dict:
     """Measure the readers on ``inputs`` and the writers on ``revenue`` (a parquet file)."""
-    result = {"readers": [], "writers": [], "repeat": repeat}
+    result: dict[str, Any] = {"readers": [], "writers": [], "repeat": repeat}
     if inputs is not None:
         for name in readers or READERS:
             row = measure("read", name, inputs, timeout=timeout, repeat=repeat)

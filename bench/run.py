@@ -30,6 +30,7 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -196,7 +197,7 @@ def versions() -> dict:
         "jetxl",
         "matplotlib",
     )
-    found = {}
+    found: dict[str, str | None] = {}
     for name in names:
         try:
             found[name] = md.version(name)
@@ -337,12 +338,13 @@ def main() -> int:
         f"factors {factors} (max {limit}); machine {machine()['nproc']} cores"
     )
 
-    sizes, problems = [], []
+    sizes: list[dict[str, Any]] = []
+    problems: list[str] = []
     for k in factors:
         label = f"{k}x"
         print(f"\n[{k}x] inputs")
         inputs = scale.build(args.source, k, tables=tables)
-        size = {
+        size: dict[str, Any] = {
             "factor": k,
             "label": label,
             "rows": {n: r * k for n, r in base_rows.items()},

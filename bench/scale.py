@@ -222,7 +222,9 @@ def write_scaled(path: Path, rows: list[list], factor: int, keys: dict[int, int]
     templates = []
     before = strings.count
     for row in data:
-        segments, slots, current = [], [], []
+        segments: list[str] = []
+        slots: list[tuple[int, object]] = []
+        current: list[str] = []
         for j, value in enumerate(row):
             if j in keys:
                 segments.append("".join(current))

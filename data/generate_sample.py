@@ -104,11 +104,13 @@ def slug(text: str) -> str:
 
 def build(products: int, seed: int) -> tuple[list, list, list]:
     rng = random.Random(seed)
-    erp, liaison, web = [], [], []
+    erp: list[list] = []
+    liaison: list[list] = []
+    web: list[dict] = []
     base_date = datetime(2019, 3, 1, 10, 0, 0)
     for i in range(products):
         product_id = 3800 + i * 3 + rng.randint(0, 2)
-        sku = 10000 + i * 7 + rng.randint(0, 6)
+        sku: int | str = 10000 + i * 7 + rng.randint(0, 6)  # a few web skus are text
         if i == 17:
             sku = "bon-cadeau-25-euros"
         elif i in (200, 431):
@@ -138,7 +140,7 @@ def build(products: int, seed: int) -> tuple[list, list, list]:
         created = base_date + timedelta(days=rng.randint(0, 700), minutes=rng.randint(0, 1440))
         modified = created + timedelta(days=rng.randint(100, 500))
         post_id = 20000 + i
-        common = dict(
+        common: dict[str, object] = dict(
             sku=sku,
             virtual=0,
             downloadable=0,
@@ -189,7 +191,7 @@ def build(products: int, seed: int) -> tuple[list, list, list]:
 
 def write(path: Path, columns: list[str], rows: list[list]) -> None:
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = workbook.worksheets[0]  # a new workbook holds one worksheet, the active one
     sheet.title = "Sheet1"
     sheet.append(columns)
     for row in rows:

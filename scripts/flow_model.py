@@ -179,8 +179,10 @@ def is_subflow_call(task: dict) -> bool:
 
 
 def subflow_call(task: dict, caller_namespace: str) -> SubflowCall:
-    namespace = task.get("namespace") if isinstance(task.get("namespace"), str) else caller_namespace
-    return SubflowCall(str(task.get("id", "")), namespace, task["flowId"])
+    namespace = task.get("namespace")
+    return SubflowCall(
+        str(task.get("id", "")), namespace if isinstance(namespace, str) else caller_namespace, task["flowId"]
+    )
 
 
 def subflow_calls(doc: dict) -> list[SubflowCall]:
@@ -207,7 +209,9 @@ def namespace_file_refs(doc: dict) -> list[NamespaceFileRef]:
     own = doc["namespace"]
     # A flowable's child tasks are places of their own: their strings are not counted twice.
     task_skip = CHILD_TASK_LISTS + ("cases", "namespaceFiles")
-    places = [(f"input {i.get('id')}", i, ()) for i in doc.get("inputs") or [] if isinstance(i, dict)]
+    places: list[tuple[str, dict, tuple[str, ...]]] = [
+        (f"input {i.get('id')}", i, ()) for i in doc.get("inputs") or [] if isinstance(i, dict)
+    ]
     places += [(f"task {t.get('id')}", t, task_skip) for t in flow_tasks(doc)]
     refs: list[NamespaceFileRef] = []
     for where, node, skip in places:

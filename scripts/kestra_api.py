@@ -16,7 +16,7 @@ import os
 import sys
 import time
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import requests
 
@@ -93,7 +93,7 @@ class Credentials:
         if self._token:
             session.headers["Authorization"] = f"Bearer {self._token}"
         elif self._user:
-            session.auth = (self._user, self._password)
+            session.auth = (self._user, self._password or "")
 
     def __repr__(self) -> str:
         return f"Credentials(kind={self.kind!r})"
@@ -144,8 +144,16 @@ class KestraClient:
 
     # -- transport
 
+    @overload
     def request(
-        self, method: str, path: str, *, what: str, write: bool = False, missing_ok: bool = False, **kwargs
+        self, method: str, path: str, *, what: str, write: bool = ..., missing_ok: Literal[False] = ..., **kwargs: Any
+    ) -> requests.Response: ...
+    @overload
+    def request(
+        self, method: str, path: str, *, what: str, write: bool = ..., missing_ok: bool, **kwargs: Any
+    ) -> requests.Response | None: ...
+    def request(
+        self, method: str, path: str, *, what: str, write: bool = False, missing_ok: bool = False, **kwargs: Any
     ) -> requests.Response | None:
         """Send one request, retrying network errors and 5xx; None for a 404 when missing_ok."""
         if write and self.dry_run:

@@ -12,6 +12,7 @@ import sys
 import traceback
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import __version__, pipeline
@@ -52,7 +53,7 @@ def kestra_outputs(outputs: dict, counters: dict | None = None) -> None:
 
 
 # How each parameter a stage takes (pipeline.Stage.params) is given on that stage's command line.
-STAGE_OPTIONS = {
+STAGE_OPTIONS: dict[str, dict[str, Any]] = {
     "period": {"type": period_arg, "required": True, "help": "YYYY-MM"},
     "z_threshold": {"type": float, "default": 2.0},
 }

@@ -49,13 +49,9 @@ class PeriodFacts:
     # product id -> (wine name, premium?); None when the month's extracts are not available
     wines: dict[str, tuple[str, bool]] | None = field(default=None)
 
-    @property
-    def product_ids(self) -> set[str] | None:
-        return None if self.wines is None else set(self.wines)
 
-    @property
-    def premium_ids(self) -> set[str] | None:
-        return None if self.wines is None else {i for i, (_, premium) in self.wines.items() if premium}
+def _premium_ids(wines: dict[str, tuple[str, bool]]) -> set[str]:
+    return {product_id for product_id, (_, premium) in wines.items() if premium}
 
 
 def read_wines(folder: Path) -> dict[str, tuple[str, bool]] | None:
@@ -103,7 +99,8 @@ class History:
 def scan(root: Path | None) -> History:
     """The published periods of a history folder (a missing folder is an empty history: the
     first run, or a Kestra namespace without ``history/`` yet)."""
-    periods, unreadable = {}, {}
+    periods: dict[str, Path] = {}
+    unreadable: dict[str, str] = {}
     if root is None or not Path(root).is_dir():
         return History(periods, unreadable)
     for folder in sorted(Path(root).iterdir()):
@@ -184,20 +181,22 @@ def compare(current: PeriodFacts, root: Path | None) -> tuple[dict, dict[str, Pe
     if previous is not None:
         comparison.update(_ca_against(current, previous, "previous_period", "previous_ca_total", "ca_change"))
         comparison["products_change"] = current.products - previous.products
-        if previous.wines is not None and current.wines is not None:
-            lost = previous.product_ids - current.product_ids
+        previous_wines, current_wines = previous.wines, current.wines
+        if previous_wines is not None and current_wines is not None:
+            lost = previous_wines.keys() - current_wines.keys()
+            current_premium, previous_premium = _premium_ids(current_wines), _premium_ids(previous_wines)
             comparison.update(
                 {
-                    "premium_entered": _sorted_ids(current.premium_ids - previous.premium_ids),
-                    "premium_left": _sorted_ids(previous.premium_ids - current.premium_ids),
+                    "premium_entered": _sorted_ids(current_premium - previous_premium),
+                    "premium_left": _sorted_ids(previous_premium - current_premium),
                     "products_lost": len(lost),
-                    "products_lost_share": round(len(lost) / len(previous.wines), 4) if previous.wines else 0.0,
+                    "products_lost_share": round(len(lost) / len(previous_wines), 4) if previous_wines else 0.0,
                     "products_lost_ids": _sorted_ids(lost)[:LISTED],
-                    "products_new": len(current.product_ids - previous.product_ids),
+                    "products_new": len(current_wines.keys() - previous_wines.keys()),
                 }
             )
             listed = {*comparison["premium_entered"], *comparison["premium_left"], *comparison["products_lost_ids"]}
-            wines = {**previous.wines, **current.wines}  # this month's name when both have one
+            wines = {**previous_wines, **current_wines}  # this month's name when both have one
             comparison["names"] = {i: wines[i][0] for i in _sorted_ids(listed)}
     year = used.get("year_ago")
     if year is not None:

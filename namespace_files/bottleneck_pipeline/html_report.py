@@ -24,6 +24,7 @@ import math
 import re
 from collections import defaultdict
 from pathlib import Path
+from typing import Literal, overload
 
 import pyarrow as pa
 
@@ -130,6 +131,10 @@ def read_extracts(folder: Path) -> pa.Table:
 # --- charts ------------------------------------------------------------------------------------
 
 
+@overload
+def nice_step(span: float, parts: int, whole: Literal[False] = False) -> float: ...
+@overload
+def nice_step(span: float, parts: int, whole: Literal[True]) -> int: ...
 def nice_step(span: float, parts: int, whole: bool = False) -> float:
     """A round step (1, 2, 2.5 or 5 times a power of ten; no 2.5 and at least 1 when ``whole``)
     cutting ``span`` into about ``parts`` parts: axis ticks and price bands a reader takes in."""

@@ -191,7 +191,8 @@ def classify(revenue: Path, z_threshold: float, out_dir: Path) -> dict:
 
 
 def _read_tables(paths: dict[str, Path]) -> tuple[dict[str, pa.Table], dict]:
-    tables, provenance = {}, {}
+    tables: dict[str, pa.Table] = {}
+    provenance: dict = {}
     for name, path in paths.items():
         tables[name], provenance = read_parquet(Path(path))
     return tables, provenance

@@ -31,7 +31,7 @@ DRIFT_CHECKS = ("compare.ca.drift_within_limit", "compare.products.lost_within_l
 
 
 def package_versions() -> dict:
-    versions = {"python": platform.python_version(), "bottleneck-pipeline": __version__}
+    versions: dict[str, str | None] = {"python": platform.python_version(), "bottleneck-pipeline": __version__}
     for name in ("duckdb", "pyarrow", "fastexcel", "xlsxwriter", "numpy", "kestra"):
         try:
             versions[name] = importlib.metadata.version(name)

@@ -284,19 +284,22 @@ def _copy_compressed(raw, info: zipfile.ZipInfo, target: zipfile.ZipFile) -> Non
     copied = zipfile.ZipInfo(info.filename, info.date_time)
     copied.compress_type, copied.external_attr = info.compress_type, info.external_attr
     copied.CRC, copied.compress_size, copied.file_size = info.CRC, info.compress_size, info.file_size
-    copied.header_offset = target.fp.tell()
-    target.fp.write(copied.FileHeader())  # sizes and CRC known: no data descriptor
+    out = target.fp
+    if out is None:
+        raise ValueError(f"{info.filename}: the target archive is closed")
+    copied.header_offset = out.tell()
+    out.write(copied.FileHeader())  # sizes and CRC known: no data descriptor
     remaining = info.compress_size
     while remaining:
         chunk = raw.read(min(remaining, 1 << 20))
         if not chunk:
             raise ValueError(f"{info.filename}: truncated member")
-        target.fp.write(chunk)
+        out.write(chunk)
         remaining -= len(chunk)
     target.filelist.append(copied)
     target.NameToInfo[copied.filename] = copied
-    target.start_dir = target.fp.tell()
-    target._didModify = True
+    target.start_dir = out.tell()
+    target._didModify = True  # type: ignore[attr-defined]  # private flag (close() writes the directory), not in typeshed
 
 
 def _set_cell(xml: str, ref: str, value) -> str:
@@ -395,8 +398,8 @@ def _text_xml(text: str) -> str:
 
 def _join(*parts) -> pa.Array:
     """Element-wise concatenation of text arrays and constants (null if any part is null)."""
-    parts = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in parts]
-    return pc.binary_join_element_wise(*parts, pa.scalar("", pa.large_string()))
+    arrays = [pa.scalar(p, pa.large_string()) if isinstance(p, str) else p for p in parts]
+    return pc.binary_join_element_wise(*arrays, pa.scalar("", pa.large_string()))
 
 
 def _text_bodies(column: pa.Array) -> pa.Array:
@@ -441,8 +444,8 @@ def _rows_xml(revenue: pa.Table, styles: dict[str, int]) -> Iterator[memoryview]
                     column = pc.cast(column, pa.decimal128(18, 2))
                 cell = _join(f'<c r="{letter}', numbers, f'" s="{style}"><v>', _number_texts(column), "</v></c>")
             else:
-                style = f' s="{styles["name"]}"' if name == "product_name" else ""
-                cell = _join(f'<c r="{letter}', numbers, f'"{style} t="inlineStr">', _text_bodies(column), "</c>")
+                name_style = f' s="{styles["name"]}"' if name == "product_name" else ""
+                cell = _join(f'<c r="{letter}', numbers, f'"{name_style} t="inlineStr">', _text_bodies(column), "</c>")
             pieces.append(pc.fill_null(cell, pa.scalar("", pa.large_string())))  # null: no cell
         pieces.append("</row>")
         rows = _join(*pieces)

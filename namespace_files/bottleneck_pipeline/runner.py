@@ -14,6 +14,7 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -121,9 +122,7 @@ def run(opts: RunOptions, log: RunLog) -> dict:
         with_retries("ingest", lambda: check_input_dir(opts), opts, log)
         for stage in pipeline.STAGES:
             started = time.perf_counter()
-            manifest, stage_results = with_retries(
-                stage, lambda stage=stage: _stage_with_gate(stage, opts, work), opts, log
-            )
+            manifest, stage_results = with_retries(stage, partial(_stage_with_gate, stage, opts, work), opts, log)
             manifests[stage] = manifest
             results += stage_results
             failed = [r for r in stage_results if not r.passed]
@@ -263,6 +262,7 @@ def backfill(
         try:
             summaries.append(run(options(period), new_log(period)))
         except BaseException as err:
-            err.published = [s["period"] for s in summaries]  # type: ignore[attr-defined]
+            # Whatever its type, the exception carries the months already published (cli reads it).
+            err.published = [s["period"] for s in summaries]  # type: ignore[attr-defined]  # tagged on purpose
             raise
     return summaries

@@ -103,6 +103,13 @@ def query_arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
     return con.sql(sql).to_arrow_table()
 
 
+def aggregate_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple:
+    """The one row of an aggregate query without ``group by`` (one row even over no input row)."""
+    row = con.execute(sql).fetchone()
+    assert row is not None, "an aggregate without group by returns exactly one row"
+    return row
+
+
 def query_rows(con: duckdb.DuckDBPyConnection, sql: str, limit: int | None = None) -> list[dict]:
     cursor = con.execute(sql if limit is None else f"select * from ({sql}) limit {limit}")
     names = [d[0] for d in cursor.description]

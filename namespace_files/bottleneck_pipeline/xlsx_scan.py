@@ -113,11 +113,11 @@ def _relationships(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]
     rels = posixpath.join(folder, "_rels", name + ".rels")
     if rels not in zf.namelist():
         return {}
-    found = {}
+    found: dict[str, tuple[str, str]] = {}
     for rel in ElementTree.fromstring(zf.read(rels)):
         target = rel.get("Target", "")
         target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
-        found[rel.get("Id")] = (rel.get("Type", ""), target)
+        found[rel.get("Id", "")] = (rel.get("Type", ""), target)
     return found
 
 
@@ -132,7 +132,7 @@ def worksheets(zf: zipfile.ZipFile) -> tuple[list[Sheet], str | None]:
     for node in ElementTree.fromstring(zf.read(workbook)).iter():
         if _local(node.tag) != "sheet":
             continue
-        rel_id = next((v for k, v in node.attrib.items() if _local(k) == "id"), None)
+        rel_id = next((v for k, v in node.attrib.items() if _local(k) == "id"), "")
         kind, target = rels.get(rel_id, ("", ""))
         if kind.endswith("/worksheet"):
             sheets.append(Sheet(node.get("name", ""), target, node.get("state", "visible") in ("hidden", "veryHidden")))

@@ -113,6 +113,6 @@ def plot_area_layout(chart, x: float, y: float, w: float, h: float) -> None:
     layout.append(manual)
     for tag, value in (("layoutTarget", "inner"), ("xMode", "edge"), ("yMode", "edge")):
         manual.append(manual.makeelement(qn(f"c:{tag}"), {"val": value}))
-    for tag, value in (("x", x), ("y", y), ("w", w), ("h", h)):
-        manual.append(manual.makeelement(qn(f"c:{tag}"), {"val": f"{value:g}"}))
+    for tag, fraction in (("x", x), ("y", y), ("w", w), ("h", h)):
+        manual.append(manual.makeelement(qn(f"c:{tag}"), {"val": f"{fraction:g}"}))
     plot_area.insert(0, layout)

@@ -74,9 +74,13 @@ def draw_workflow(deck: Deck, slide, model: Lineage) -> None:
     for edge in model.edges:
         points = routes[edge.id].points
         colour = EDGE_COLOURS[edge.kind]
-        for k, (a, b) in enumerate(zip(points, points[1:])):
+        for k, (start, end) in enumerate(zip(points, points[1:])):
             line = slide.shapes.add_connector(
-                MSO_CONNECTOR.STRAIGHT, to_emu(a[0], ox), to_emu(a[1], oy), to_emu(b[0], ox), to_emu(b[1], oy)
+                MSO_CONNECTOR.STRAIGHT,
+                to_emu(start[0], ox),
+                to_emu(start[1], oy),
+                to_emu(end[0], ox),
+                to_emu(end[1], oy),
             )
             line.name = f"e-{edge.id}-{k}"
             line.line.color.rgb = deck.rgb(colour)

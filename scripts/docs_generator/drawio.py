@@ -75,22 +75,24 @@ def to_drawio(model: Lineage, mt: Metrics = DRAWIO_METRICS) -> str:
     )
     root = ET.SubElement(graph, "root")
     ET.SubElement(root, "mxCell", id="0")
-    ET.SubElement(root, "mxCell", id="1", parent="0")
+    # Attributes as a dict where one is named like SubElement's first parameter ('parent') or is a
+    # keyword ('as'); the element keeps the dict's order.
+    ET.SubElement(root, "mxCell", {"id": "1", "parent": "0"})
     ordered = sorted(model.nodes.values(), key=lambda n: n.kind != "frame")  # frames behind
     for node in ordered:
         box = boxes[node.id]
         style = vertex_style(node.kind)
         if node.kind == "frame":
             style = style.replace("align=left;", f"align={frame_align(node)};")
-        cell = ET.SubElement(root, "mxCell", id=node.id, value=node_html(node), style=style, vertex="1", parent="1")
+        cell = ET.SubElement(
+            root,
+            "mxCell",
+            {"id": node.id, "value": node_html(node), "style": style, "vertex": "1", "parent": "1"},
+        )
         ET.SubElement(
             cell,
             "mxGeometry",
-            x=num(box.x),
-            y=num(box.y),
-            width=num(box.w),
-            height=num(box.h),
-            **{"as": "geometry"},
+            {"x": num(box.x), "y": num(box.y), "width": num(box.w), "height": num(box.h), "as": "geometry"},
         )
     for edge in model.edges:
         r = routes[edge.id]
@@ -108,27 +110,29 @@ def to_drawio(model: Lineage, mt: Metrics = DRAWIO_METRICS) -> str:
         cell = ET.SubElement(
             root,
             "mxCell",
-            id=f"e-{edge.id}",
-            value=html.escape(text, quote=False).replace("\n", "<br>"),
-            style=style,
-            edge="1",
-            parent="1",
-            source=edge.source,
-            target=edge.target,
+            {
+                "id": f"e-{edge.id}",
+                "value": html.escape(text, quote=False).replace("\n", "<br>"),
+                "style": style,
+                "edge": "1",
+                "parent": "1",
+                "source": edge.source,
+                "target": edge.target,
+            },
         )
         attrs = {"relative": "1", "as": "geometry"}
         offset = None
         if text and r.label_at:
             position, offset = label_position(r.points, r.label_at)
             attrs = {"x": num(position), "relative": "1", "as": "geometry"}
-        geometry = ET.SubElement(cell, "mxGeometry", **attrs)
-        ET.SubElement(geometry, "mxPoint", x=num(x0), y=num(y0), **{"as": "sourcePoint"})
-        ET.SubElement(geometry, "mxPoint", x=num(x1), y=num(y1), **{"as": "targetPoint"})
+        geometry = ET.SubElement(cell, "mxGeometry", attrs)
+        ET.SubElement(geometry, "mxPoint", {"x": num(x0), "y": num(y0), "as": "sourcePoint"})
+        ET.SubElement(geometry, "mxPoint", {"x": num(x1), "y": num(y1), "as": "targetPoint"})
         if len(r.points) > 2:
-            array = ET.SubElement(geometry, "Array", **{"as": "points"})
+            array = ET.SubElement(geometry, "Array", {"as": "points"})
             for x, y in r.points[1:-1]:
                 ET.SubElement(array, "mxPoint", x=num(x), y=num(y))
         if offset and (abs(offset[0]) > 0.5 or abs(offset[1]) > 0.5):
-            ET.SubElement(geometry, "mxPoint", x=num(offset[0]), y=num(offset[1]), **{"as": "offset"})
+            ET.SubElement(geometry, "mxPoint", {"x": num(offset[0]), "y": num(offset[1]), "as": "offset"})
     ET.indent(mxfile, space="  ")
     return ET.tostring(mxfile, encoding="unicode") + "\n"

@@ -87,8 +87,7 @@ def basename(path: str) -> str:
     """A file's name as the diagram shows it: its path without the task's working folder
     (``out/erp.parquet`` -> ``erp.parquet``), so that ``out/machine/vins_premium.csv`` stays
     ``machine/vins_premium.csv``, not a second ``vins_premium.csv``."""
-    parts = PurePosixPath(str(path).replace("nsfile://", "")).parts
-    parts = [p for p in parts if p not in ("/", "")]
+    parts = [p for p in PurePosixPath(str(path).replace("nsfile://", "")).parts if p not in ("/", "")]
     return "/".join(parts[1:] if len(parts) > 1 else parts)
 
 

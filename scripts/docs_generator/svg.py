@@ -104,14 +104,14 @@ def to_svg(model: Lineage, mt: Metrics = DRAWIO_METRICS) -> str:
         r, text = routes[edge.id], shown_label(model, edge)
         if not (text and r.label_at):
             continue
-        lines = text.splitlines()
-        w = max(len(line) for line in lines) * 5.6 + 8
-        h = len(lines) * mt.label_line + 4
+        label_lines = text.splitlines()
+        w = max(len(line) for line in label_lines) * 5.6 + 8
+        h = len(label_lines) * mt.label_line + 4
         x, y = r.label_at
         out.append(
             f'<rect x="{num(x - w / 2)}" y="{num(y - h / 2)}" width="{num(w)}" height="{num(h)}" fill="#FFFFFF" opacity="0.92"/>'
         )
-        for i, line in enumerate(lines):
+        for i, line in enumerate(label_lines):
             out.append(
                 f'<text x="{num(x)}" y="{num(y - h / 2 + 2 + (i + 1) * mt.label_line - 3)}" font-size="10" '
                 f'text-anchor="middle" fill="{INK}">{esc(line)}</text>'

@@ -36,7 +36,7 @@ def _set_variables(ctx: CheckContext) -> None:
     """What the check files read with getvariable(): the threshold of this run and the tolerances
     (DuckDB session variables: the SQL text stays fixed)."""
     for name, value in (("z_threshold", _threshold(ctx)), ("z_tolerance", TOLERANCE), ("z_printed_tolerance", PRINTED)):
-        ctx.con.execute(f"set variable {name} = ?", [value])
+        ctx.db.execute(f"set variable {name} = ?", [value])
 
 
 def _machine(ctx: CheckContext) -> bool:
@@ -92,7 +92,7 @@ def recomputed(ctx: CheckContext) -> Finding:
     _set_variables(ctx)
     if not _machine(ctx):  # the file reads the four extracts: machine/ not handed over, none to check
         for view, french in (("premium_machine", "premium"), ("ordinary_machine", "ordinary")):
-            ctx.con.execute(f"create or replace temp view {view} as select * from {french} where false")
+            ctx.db.execute(f"create or replace temp view {view} as select * from {french} where false")
     return ctx.offending(
         check_sql(STAGE, "zscore_recomputed"),
         lambda n, rows: (
@@ -116,10 +116,10 @@ def standardized(ctx: CheckContext) -> Finding:
     views, tolerance = (
         (("premium_machine", "ordinary_machine"), 1e-6) if _machine(ctx) else (("premium", "ordinary"), 0.006)
     )
-    mean, std, n = ctx.con.execute(
+    mean, std, n = ctx.aggregate(
         "select avg(z_score), stddev_pop(z_score), count(*) from "
         f"(select z_score from {views[0]} union all select z_score from {views[1]})"
-    ).fetchone()
+    )
     if n < 2 or (std is not None and abs(std) < TOLERANCE):  # one price for all: z is 0 everywhere
         ok = mean is not None and abs(mean) < tolerance
     else:
@@ -163,7 +163,7 @@ def premium_not_empty(ctx: CheckContext) -> Finding:
     wines = ctx.count("select * from revenue")
     if n or not wines:  # (no wine at all is the merge gate's business)
         return Finding(0, n, "> 0")
-    mean, std = ctx.con.execute(stats).fetchone()
+    mean, std = ctx.aggregate(stats)
     if std == 0:
         reason = (
             "un seul vin ce mois-ci" if wines == 1 else f"les {wines} vins ont tous le même prix ({mean:.2f} €)"

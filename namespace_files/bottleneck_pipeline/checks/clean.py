@@ -151,7 +151,7 @@ def _not_empty(ctx: CheckContext, table: str, message: str) -> Finding:
 
 @gate(STAGE, "web.has_products", ERROR, "volumes", "L'export web contient des lignes produit (post_type = 'product').")
 def web_has_products(ctx: CheckContext) -> Finding:
-    types = ctx.con.execute(check_sql(STAGE, "web_has_products")).fetchall()
+    types = ctx.db.execute(check_sql(STAGE, "web_has_products")).fetchall()
     found = ", ".join(f"{t} : {n}" for t, n in types) or "aucune ligne"
     return _not_empty(
         ctx,
@@ -305,12 +305,12 @@ def lost_sales(ctx: CheckContext) -> tuple[dict, list[dict], bool, str]:
     ceiling = ctx.params.get("max_lost_share")
     ceiling = DEFAULT_MAX_LOST_SHARE if ceiling is None else float(ceiling)
     lost = check_sql(STAGE, "web_lost_sales")
-    ctx.con.execute(f"create temp table if not exists lost_sales as {lost}")  # once for both gates
-    rows_lost, unknown, units, unpriced, ca = ctx.con.execute(
+    ctx.db.execute(f"create temp table if not exists lost_sales as {lost}")  # once for both gates
+    rows_lost, unknown, units, unpriced, ca = ctx.aggregate(
         "select count(*), count(*) filter (where unites is null), coalesce(sum(unites), 0), "
         "count(*) filter (where prix is null), coalesce(sum(ca), 0) from lost_sales"
-    ).fetchone()
-    kept_units, kept_ca = ctx.con.execute(check_sql(STAGE, "web_sales_reported")).fetchone()
+    )
+    kept_units, kept_ca = ctx.aggregate(check_sql(STAGE, "web_sales_reported"))
     unit_share = units / (kept_units + units) if units else 0.0
     ca_share = float(ca / (kept_ca + ca)) if ca else 0.0
     observed = {
@@ -327,7 +327,7 @@ def lost_sales(ctx: CheckContext) -> tuple[dict, list[dict], bool, str]:
     }
     rows = (
         query_rows(
-            ctx.con,
+            ctx.db,
             "select * from lost_sales order by unites is null desc, ca desc nulls last, unites desc, ligne",
             limit=MAX_ROWS,
         )

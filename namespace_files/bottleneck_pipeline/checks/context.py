@@ -10,30 +10,43 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from ..storage import query_rows
+from ..storage import aggregate_row, query_rows
 from .model import MAX_ROWS, Finding
 
 
 @dataclass
 class CheckContext:
     """What a stage's checks look at: its input and output tables registered in DuckDB under
-    fixed names, the stage manifest and the run parameters."""
+    fixed names, the stage manifest and the run parameters. No connection for the final step's
+    comparison gates: they read only the parameters."""
 
-    con: duckdb.DuckDBPyConnection
+    con: duckdb.DuckDBPyConnection | None
     manifest: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)
 
+    @property
+    def db(self) -> duckdb.DuckDBPyConnection:
+        """The connection holding the stage's tables (every gate but the comparison's has one)."""
+        if self.con is None:
+            raise RuntimeError("this check queries tables but its context has no DuckDB connection")
+        return self.con
+
     def count(self, sql: str) -> int:
-        return self.con.execute(f"select count(*) from ({sql})").fetchone()[0]
+        return aggregate_row(self.db, f"select count(*) from ({sql})")[0]
+
+    def aggregate(self, sql: str) -> tuple:
+        """The one row of an aggregate query (no ``group by``)."""
+        return aggregate_row(self.db, sql)
 
     def scalar(self, sql: str):
-        return self.con.execute(sql).fetchone()[0]
+        """The one value of an aggregate query (no ``group by``)."""
+        return self.aggregate(sql)[0]
 
     def offending(self, sql: str, message, observed=None, expected=0) -> Finding:
         """A check written as a query that returns the offending rows (empty = pass).
         ``message`` may be a function of (count, first rows) to quote keys and rows."""
         count = self.count(sql)
-        rows = query_rows(self.con, sql, limit=MAX_ROWS) if count else []
+        rows = query_rows(self.db, sql, limit=MAX_ROWS) if count else []
         text = message(count, rows) if callable(message) else message
         return Finding(count, count if observed is None else observed, expected, text, rows)
 

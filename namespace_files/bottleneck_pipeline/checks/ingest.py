@@ -36,7 +36,7 @@ from ..contracts import (
     out_of_range_sql,
     text_column,
 )
-from ..storage import query_rows
+from ..storage import aggregate_row, query_rows
 from .context import CheckContext, quote
 from .model import ERROR, MAX_ROWS, WARN, CheckResult, Finding, Gate, evaluate, gate
 
@@ -234,12 +234,13 @@ def cell_results(scan: xlsx_scan.SheetScan, contract: WorkbookContract, letters:
     """Cells of the contract columns that Excel shows with a value and the reader reads empty."""
     by_letter = {letter: source for source, letter in letters.items()}
     where = sheet_where(contract, scan.sheet.name)
+    header_row = scan.header_row or 0  # no header row: every row is data
 
-    def rows(cells):
+    def rows(cells: list[xlsx_scan.Cell]) -> list[dict]:
         return [
             {"cellule": c.ref, "colonne": by_letter[c.column], "valeur": c.value}
             for c in cells
-            if c.column in by_letter and c.row > scan.header_row
+            if c.column in by_letter and c.row > header_row
         ]
 
     uncomputed, errors = rows(scan.uncomputed), rows(scan.errors)
@@ -252,7 +253,7 @@ def cell_results(scan: xlsx_scan.SheetScan, contract: WorkbookContract, letters:
             for letter, source in by_letter.items()
             if c1 <= (n := xlsx_scan.column_number(letter)) <= c2 and (n != c1 or r2 > r1)
         ]
-        if hidden and r2 > scan.header_row:
+        if hidden and r2 > header_row:
             merges.append({"plage": rng, "colonnes": hidden})
     return [
         contract_result(
@@ -309,7 +310,7 @@ def _blank_sql(contract: WorkbookContract) -> str:
 
 
 def _sample(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[int, list[dict]]:
-    count = con.execute(f"select count(*) from ({sql})").fetchone()[0]
+    count = aggregate_row(con, f"select count(*) from ({sql})")[0]
     return count, query_rows(con, f"select * from ({sql}) order by ligne", limit=MAX_ROWS)
 
 
@@ -429,7 +430,7 @@ ARROW_KIND = {
 
 def _typed_columns(ctx: CheckContext, table: str) -> Finding:
     contract = CONTRACTS[table]
-    schema = dict(ctx.con.execute(f"select column_name, column_type from (describe {table})").fetchall())
+    schema = dict(ctx.db.execute(f"select column_name, column_type from (describe {table})").fetchall())
     expected = {c.name: str(ARROW_KIND[c.kind]) for c in contract.columns}
     duck = {"string": "VARCHAR", "decimal128(18, 2)": "DECIMAL(18,2)", "int64": "BIGINT"}
     wrong = [

@@ -17,7 +17,7 @@ CENT = Decimal("0.01")
 
 def python_total(ctx: CheckContext) -> Decimal:
     """The total recomputed in Python decimals from price and quantity, not from revenue_eur."""
-    rows = ctx.con.execute("select price_eur, quantity_sold from products").fetchall()
+    rows = ctx.db.execute("select price_eur, quantity_sold from products").fetchall()
     return sum((price * quantity for price, quantity in rows), Decimal("0")).quantize(CENT)
 
 

@@ -90,6 +90,8 @@ def read_raw(path: Path, contract: WorkbookContract) -> RawSheet:
     raw.results += check_header(headers, contract, letters, scan.sheet.name, scan.header_row)
     if any(r.blocking for r in raw.results):
         return raw
+    header_row = scan.header_row
+    assert header_row is not None, "a sheet without a header row fails required_columns (blocking) above"
     raw.results += cell_results(scan, contract, raw.letters)
     if any(r.blocking for r in raw.results):
         return raw
@@ -100,7 +102,7 @@ def read_raw(path: Path, contract: WorkbookContract) -> RawSheet:
     try:
         sheet = fastexcel.read_excel(str(path)).load_sheet(
             scan.sheet.name,
-            header_row=scan.header_row - 1,
+            header_row=header_row - 1,
             use_columns=lambda col: col.name in wanted,
             dtypes="string",
             eager=True,
@@ -110,9 +112,9 @@ def read_raw(path: Path, contract: WorkbookContract) -> RawSheet:
         return raw
     table = pa.Table.from_batches([sheet]) if isinstance(sheet, pa.RecordBatch) else sheet.to_arrow()
     table = table.select(wanted).rename_columns([c.source for c in contract.columns])
-    first = scan.header_row + 1
+    first = header_row + 1
     raw.table = table.append_column("source_row", pa.array(range(first, first + table.num_rows), pa.int64()))
-    raw.results.append(sheet_not_empty_result(contract, raw.sheet, table.num_rows, scan.header_row))
+    raw.results.append(sheet_not_empty_result(contract, raw.sheet, table.num_rows, header_row))
     return raw
 
 
