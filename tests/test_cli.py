@@ -4,6 +4,7 @@ output that is a file."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,7 @@ def test_a_period_that_is_not_exactly_yyyy_mm_is_refused(period, tmp_path, capsy
 def test_an_empty_period_is_refused_rather_than_read_as_this_month(tmp_path, capsys):
     err = usage_error(["run", "--output", str(tmp_path), "--period", ""], capsys)
     assert (
-        "argument --period: empty: give YYYY-MM (e.g. 2026-11), or omit --period for the current month (Paris time)"
+        "argument --period: empty: give YYYY-MM (e.g. 2026-11), or omit --period for the previous month (Paris time)"
     ) in err
     assert list(tmp_path.iterdir()) == []
 
@@ -50,12 +51,25 @@ def test_the_kestra_commands_check_the_period_too(argv, capsys):
     assert "argument --period:" in usage_error(argv, capsys)
 
 
-def test_without_period_the_run_is_the_current_month(monkeypatch, tmp_path):
+def test_without_period_the_run_is_the_default_month(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(cli, "run", lambda opts, log: seen.setdefault("period", opts.period))
-    monkeypatch.setattr(cli, "current_period", lambda: "2031-04")
+    monkeypatch.setattr(cli, "default_period", lambda: "2031-04")
     assert main(["run", "--output", str(tmp_path)]) == 0
     assert seen["period"] == "2031-04"
+
+
+@pytest.mark.parametrize(
+    "day, month",
+    [
+        (date(2026, 12, 15), "2026-11"),  # the scheduled day: November is reported
+        (date(2026, 12, 1), "2026-11"),
+        (date(2027, 1, 31), "2026-12"),  # January reports December of the year before
+        (date(2024, 3, 1), "2024-02"),  # leap February
+    ],
+)
+def test_the_default_month_is_the_calendar_month_before(day, month):
+    assert cli.month_before(day) == month
 
 
 def test_an_output_that_is_a_file_is_a_usage_error(tmp_path, capsys):

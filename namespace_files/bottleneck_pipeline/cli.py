@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,16 +27,24 @@ from .storage import read_json, use_database
 REPO_SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 
-def current_period() -> str:
-    return datetime.now(ZoneInfo("Europe/Paris")).strftime("%Y-%m")
+def month_before(day: date) -> str:
+    """YYYY-MM of the calendar month before `day`'s: the month a report issued in `day`'s month is
+    about (files received in December describe November)."""
+    first = day.replace(day=1)
+    return (first - timedelta(days=1)).strftime("%Y-%m")
+
+
+def default_period() -> str:
+    """--period omitted: the last closed month, Paris time, as Kestra's scheduled and manual runs."""
+    return month_before(datetime.now(ZoneInfo("Europe/Paris")).date())
 
 
 def period_arg(text: str) -> str:
-    """--period: exactly YYYY-MM. Empty is refused rather than read as "the current month": an
+    """--period: exactly YYYY-MM. Empty is refused rather than read as "the default month": an
     empty variable in a script must not publish a month nobody asked for."""
     if text == "":
         raise argparse.ArgumentTypeError(
-            "empty: give YYYY-MM (e.g. 2026-11), or omit --period for the current month (Paris time)"
+            "empty: give YYYY-MM (e.g. 2026-11), or omit --period for the previous month (Paris time)"
         )
     if not PERIOD.fullmatch(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not YYYY-MM (e.g. 2026-11), without spaces")
@@ -103,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--period",
         type=period_arg,
         default=None,
-        help="YYYY-MM (default, option omitted: the current month, Paris time)",
+        help="YYYY-MM (default, option omitted: the previous month, Paris time)",
     )
     _run_parameters(p)
     _history_parameters(
@@ -369,7 +377,7 @@ def report_failure(err: PipelineError, debug: bool, raw: BaseException | None) -
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     period = getattr(args, "period", None)
-    period = current_period() if period is None else period
+    period = default_period() if period is None else period
     if args.command == "run":
         args.period = period
     if args.command == "backfill":
