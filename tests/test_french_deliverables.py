@@ -118,11 +118,16 @@ def test_workbook_summary_sheet_tells_period_definition_quality_and_comparison(m
         f"Conforme : {quality['passed']}/{quality['checks']} contrôles réussis, aucun contrôle bloquant en échec"
     )
     assert value["Avertissements (contrôles non bloquants)"] == quality["warnings"] > 0
+    # the warnings: one row each in the table "Détail des avertissements", the whole message
+    # (less the file it opens on, in its own column), the last rows of the sheet
     detail = rows["Avertissements (contrôles non bloquants)"][2].value
-    first = next(
-        f"[{r['id']}] {r['message']}" for r in quality["results"] if not r["passed"] and r["severity"] == "warn"
+    first = int(
+        re.fullmatch(r"un par ligne : tableau « Détail des avertissements », ligne (\d+) et suivantes", detail)[1]
     )
-    assert first.startswith(detail.splitlines()[0].removesuffix("…"))
+    warned = [r for r in quality["results"] if not r["passed"] and r["severity"] == "warn"]
+    table = list(sheet.iter_rows(min_row=first, values_only=True))
+    assert [row[0] for row in table] == [r["id"] for r in warned] and sheet.max_row == first + len(warned) - 1
+    assert all(r["message"].endswith(row[2]) and len(row[2]) > 20 for row, r in zip(table, warned))
     c = summary["comparison"]
     before = month_facts(months["out"] / "2026-10")
     assert value["Mois comparé (dernier mois publié avant celui-ci)"] == "octobre 2026"

@@ -188,7 +188,6 @@ def summary_sheet_values(summary: dict, current: PeriodFacts, used: dict) -> dic
     """The summary sheet's end-of-run cells (report_workbook.late_cells), in French."""
     quality, c = summary["quality"], summary["comparison"]
     warnings = quality["warnings_fr"]
-    shown = [w if len(w) <= 220 else w[:219] + "…" for w in warnings[:5]]
     previous, year = used.get("previous"), used.get("year_ago")
     share = lambda pct: None if pct is None else round(pct / 100, 6)  # noqa: E731  (a % cell holds a share)
     values = {
@@ -196,11 +195,7 @@ def summary_sheet_values(summary: dict, current: PeriodFacts, used: dict) -> dic
         "aucun contrôle bloquant en échec",
         "quality_detail": "Détail de chaque contrôle : rapport_qualite.html (même dossier) et quality_report.json.",
         "warnings": quality["warnings"],
-        "warnings_detail": (
-            "\n".join(shown) + (f"\net {len(warnings) - len(shown)} autre(s)" if len(warnings) > len(shown) else "")
-        )
-        if warnings
-        else "aucun",
+        "warnings_detail": warnings or "aucun",  # one row each in the workbook's warnings table
         "previous_period": (
             labels_fr.period_fr(c["previous_period"]) if c["previous_period"] else "aucun mois publié avant celui-ci"
         ),

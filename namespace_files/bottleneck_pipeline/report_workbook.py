@@ -12,8 +12,10 @@ Read back with the same fast reader as ingest, for the report gate."""
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
+import textwrap
 import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,6 +38,7 @@ from .labels_fr import (
     of_period,
     period_fr,
 )
+from .xlsx_parts import SPECIAL_RE2, XLS_STRMAX, copy_compressed, set_cell, set_row_height, text_xml
 
 EURO = '#,##0.00 "€"'
 SIGNED_EURO = '+#,##0.00 "€";-#,##0.00 "€";0.00 "€"'
@@ -53,6 +56,17 @@ WIDTHS = {
     "wine_class": 12,
 }
 NAME_WIDTH = (30, 90)  # the wine column fits the longest name within these bounds; longer ones wrap
+SUMMARY_WIDTHS = (52, 36, 80)  # labels; values; notes, wrapped (a SHA-256 in full fits too)
+A4 = 9  # Excel's paper code: without it the printer's default applies (Letter in LibreOffice's C locale)
+# XlsxWriter does not autofit rows: a wrapped cell's row is raised to its estimated line count
+# times the height of one line of the default font (Calibri 11: 15 pt, Excel's default row).
+LINE_HEIGHT = 15.0
+MAX_ROW_HEIGHT = 409.0  # Excel's limit
+NAME_WRAP_SLACK = 8  # characters a word wrap may leave at a line's end (names: short words)
+# The wrapped notes are indented one level (a number right-aligned in the next column to the left
+# would touch them): about 2 characters less per line.
+INDENT_CHARS = 2
+NOTE_CHARS = SUMMARY_WIDTHS[2] - INDENT_CHARS
 
 
 @dataclass
@@ -99,18 +113,23 @@ def write_report(path: Path, revenue: pa.Table, summary: Summary) -> None:
         "int": workbook.add_format({"num_format": "#,##0"}),
         "dec": workbook.add_format({"num_format": "0.00"}),
         "total": workbook.add_format({"bold": True, "top": 1}),
-        "mono": workbook.add_format({"font_name": "Consolas", "font_size": 9}),
+        "mono": workbook.add_format({"font_name": "Consolas", "font_size": 9, "indent": 1}),
         "text": workbook.add_format({"valign": "top"}),
-        "wrap": workbook.add_format({"text_wrap": True, "valign": "top"}),
-        "signed_euro": workbook.add_format({"num_format": SIGNED_EURO}),
-        "signed_int": workbook.add_format({"num_format": SIGNED_INT}),
-        "signed_pct": workbook.add_format({"num_format": SIGNED_PCT}),
-        "z": workbook.add_format({"num_format": Z_FORMAT}),
+        "wrap": workbook.add_format({"text_wrap": True, "align": "left", "valign": "top", "indent": 1}),
+        "wrap_value": workbook.add_format({"text_wrap": True, "valign": "top"}),
+        "signed_euro": workbook.add_format({"num_format": SIGNED_EURO, "valign": "top"}),
+        "signed_int": workbook.add_format({"num_format": SIGNED_INT, "valign": "top"}),
+        "signed_pct": workbook.add_format({"num_format": SIGNED_PCT, "valign": "top"}),
+        "z": workbook.add_format({"num_format": Z_FORMAT, "align": "right", "indent": 1}),  # apart from the class
         "name": workbook.add_format({"text_wrap": True}),
     }
+    # On the summary sheet every value is top-aligned: it stays level with its label in a row
+    # raised for a long note.
+    top = {"euro": {"num_format": EURO}, "int": {"num_format": "#,##0"}}
+    summary_fmt = {**fmt, **{key: workbook.add_format({**spec, "valign": "top"}) for key, spec in top.items()}}
     header, footer = _header_footer(summary.period)
     summary_sheet = workbook.add_worksheet(SUMMARY_SHEET)
-    _summary_sheet(summary_sheet, summary, fmt)
+    _summary_sheet(summary_sheet, summary, summary_fmt)
     revenue_sheet = workbook.add_worksheet(REVENUE_SHEET)
     _revenue_sheet(revenue_sheet, revenue, summary.ca_total, fmt)
     for sheet in (summary_sheet, revenue_sheet):
@@ -130,7 +149,7 @@ def write_report(path: Path, revenue: pa.Table, summary: Summary) -> None:
         Path(path),
         f"xl/worksheets/sheet{revenue_sheet.index + 1}.xml",
         before=f'<row r="{revenue.num_rows + 3}"',
-        rows=_rows_xml(revenue, styles),
+        rows=_rows_xml(revenue, styles, _name_width(revenue)),
     )
 
 
@@ -143,6 +162,25 @@ def _header_footer(period: str) -> tuple[str, str]:
     )
 
 
+def text_lines(text: str, width: float) -> int:
+    """Lines a wrapped cell ``width`` characters wide needs for ``text``: each paragraph word
+    wrapped at one character per width unit (a '0' of the default font; prose is narrower, so
+    this errs on the tall side), and never fewer than its characters / width."""
+    per_line = max(int(width), 1)
+    lines = 0
+    for paragraph in str(text).split("\n"):
+        wrapped = len(textwrap.wrap(paragraph, per_line, break_on_hyphens=False)) or 1
+        lines += max(wrapped, math.ceil(len(paragraph) / per_line))
+    return lines
+
+
+def row_height(cells: list[tuple[str, float]]) -> float | None:
+    """Height in points for a row holding the wrapped cells ``(text, column width)``; None when
+    every text fits on one line (the row keeps its default height)."""
+    lines = max((text_lines(text, width) for text, width in cells), default=1)
+    return None if lines <= 1 else min(lines * LINE_HEIGHT, MAX_ROW_HEIGHT)
+
+
 # --- the summary sheet ------------------------------------------------------------------------
 
 # Cells only the end of the run knows (quality status and warnings, comparison with earlier
@@ -150,7 +188,7 @@ def _header_footer(period: str) -> tuple[str, str]:
 # stage and filled by ``fill_summary`` at the final step (publish.finalize), local and in Kestra.
 PENDING = "calculé à la fin de l'exécution"
 QUALITY_ROWS = [
-    ("quality_status", "Statut qualité", "wrap", "quality_detail"),
+    ("quality_status", "Statut qualité", "wrap_value", "quality_detail"),
     ("warnings", "Avertissements (contrôles non bloquants)", "int", "warnings_detail"),
 ]
 COMPARISON_ROWS = [
@@ -170,6 +208,8 @@ SUMMARY_TOP_ROWS = 14  # rows 2..15: period to cut-off price (see _summary_sheet
 QUALITY_START = 2 + SUMMARY_TOP_ROWS
 COMPARISON_TITLE = QUALITY_START + len(QUALITY_ROWS) + 2  # after 'Généré le' and a blank row
 COMPARISON_START = COMPARISON_TITLE + 1
+WARNINGS_TITLE = "Détail des avertissements"  # the table after the source files
+WARNINGS_HEADINGS = ("Contrôle", "Fichier à corriger", "Message")
 
 
 def late_cells() -> dict[str, str]:
@@ -185,10 +225,10 @@ def late_cells() -> dict[str, str]:
 
 def _summary_sheet(sheet, s: Summary, fmt: dict) -> None:
     """Rows are written in order (constant-memory mode drops a cell written above the last row)."""
-    sheet.set_column(0, 0, 52)  # the longest label, "Prix seuil premium (moyenne + ...)"
-    sheet.set_column(1, 1, 30)
-    sheet.set_column(2, 2, 68)  # a SHA-256 in full; the wrapped details
+    for j, width in enumerate(SUMMARY_WIDTHS):
+        sheet.set_column(j, j, width)
     sheet.set_landscape()
+    sheet.set_paper(A4)
     sheet.fit_to_pages(1, 0)  # one page wide
     sheet.write(0, 0, f"BottleNeck — chiffre d'affaires {of_period(s.period)}", fmt["title"])
     rows = [
@@ -215,6 +255,9 @@ def _summary_sheet(sheet, s: Summary, fmt: dict) -> None:
     ]
     assert len(rows) == SUMMARY_TOP_ROWS
     for i, (label, value, cell_format, detail) in enumerate(rows, start=2):
+        height = row_height([(detail, NOTE_CHARS)] if detail else [])
+        if height:
+            sheet.set_row(i, height)
         sheet.write(i, 0, label, fmt["bold"])
         sheet.write(i, 1, value, cell_format)
         if detail:
@@ -241,14 +284,25 @@ def _summary_sheet(sheet, s: Summary, fmt: dict) -> None:
         sheet.write(i, 0, source["file"])
         sheet.write(i, 1, source["rows"], fmt["int"])
         sheet.write(i, 2, source["sha256"], fmt["mono"])
+    # The warnings, one per row: their number is known only at the end of the run, so the table
+    # comes last and ``fill_summary`` replaces its placeholder row with as many rows as needed.
+    title = start + 2 + len(s.sources) + 1
+    sheet.write(title, 0, WARNINGS_TITLE, fmt["section"])
+    for j, heading in enumerate(WARNINGS_HEADINGS):
+        sheet.write(title + 1, j, heading, fmt["head"])
+    sheet.write_string(title + 2, 0, PENDING, fmt["text"])
+    sheet.write_string(title + 2, 1, "", fmt["text"])
+    sheet.write_string(title + 2, 2, "", fmt["wrap"])
 
 
 def fill_summary(path: Path, values: dict) -> None:
     """Write the end-of-run values (``late_cells`` keys) into the summary sheet of a finished
     workbook, in place (atomically). A number keeps the cell's format (euro, %...); text and None
-    (written '—') become text. Only the summary sheet's XML changes: the other parts, the product
-    rows among them, are copied as they are, still compressed (0.1 s at 500,000 products, where
-    inflating and deflating them again took 5 s)."""
+    (written '—') become text. ``warnings_detail`` (one warning per line, or a list) fills the
+    table "Détail des avertissements", one row per warning, and its own cell then points there.
+    Every filled row is raised to fit its wrapped text. Only the summary sheet's XML changes: the
+    other parts, the product rows among them, are copied as they are, still compressed (0.1 s at
+    500,000 products, where inflating and deflating them again took 5 s)."""
     cells = late_cells()
     unknown = set(values) - set(cells)
     if unknown:
@@ -263,58 +317,92 @@ def fill_summary(path: Path, values: dict) -> None:
     ):
         for info in source.infolist():
             if info.filename == member:
-                xml = source.read(info).decode("utf-8")
-                for key, value in values.items():
-                    xml = _set_cell(xml, cells[key], value)
+                xml = _filled_summary_xml(source.read(info).decode("utf-8"), values, cells)
                 target.writestr(info.filename, xml.encode("utf-8"))
             else:
-                _copy_compressed(raw, info, target)
+                copy_compressed(raw, info, target)
     os.replace(tmp, path)
 
 
-def _copy_compressed(raw, info: zipfile.ZipInfo, target: zipfile.ZipFile) -> None:
-    """Append a member to ``target`` as its compressed bytes, without inflating it (what
-    ZipFile.writestr does, minus the compression: same local header, data, central entry)."""
-    if info.flag_bits & 0x1:  # encrypted: never written by XlsxWriter or this module
-        raise ValueError(f"{info.filename}: encrypted member")
-    raw.seek(info.header_offset)
-    header = raw.read(30)
-    name_length, extra_length = int.from_bytes(header[26:28], "little"), int.from_bytes(header[28:30], "little")
-    raw.seek(info.header_offset + 30 + name_length + extra_length)
-    copied = zipfile.ZipInfo(info.filename, info.date_time)
-    copied.compress_type, copied.external_attr = info.compress_type, info.external_attr
-    copied.CRC, copied.compress_size, copied.file_size = info.CRC, info.compress_size, info.file_size
-    out = target.fp
-    if out is None:
-        raise ValueError(f"{info.filename}: the target archive is closed")
-    copied.header_offset = out.tell()
-    out.write(copied.FileHeader())  # sizes and CRC known: no data descriptor
-    remaining = info.compress_size
-    while remaining:
-        chunk = raw.read(min(remaining, 1 << 20))
-        if not chunk:
-            raise ValueError(f"{info.filename}: truncated member")
-        out.write(chunk)
-        remaining -= len(chunk)
-    target.filelist.append(copied)
-    target.NameToInfo[copied.filename] = copied
-    target.start_dir = out.tell()
-    target._didModify = True  # type: ignore[attr-defined]  # private flag (close() writes the directory), not in typeshed
+def _filled_summary_xml(xml: str, values: dict, cells: dict[str, str]) -> str:
+    values = dict(values)
+    if "warnings_detail" in values:
+        detail = values["warnings_detail"]
+        lines = detail if isinstance(detail, (list, tuple)) else str(detail or "").splitlines()
+        warnings = [_warning_cells(line) for line in lines if line.strip() and line.strip() != "aucun"]
+        xml, first = _fill_warnings_table(xml, warnings or [("", "", "aucun avertissement")])
+        values["warnings_detail"] = (
+            f"un par ligne : tableau « {WARNINGS_TITLE} », ligne {first} et suivantes" if warnings else "aucun"
+        )
+    wrapped = _wrapped_late_cells()
+    texts: dict[int, list[tuple[str, float]]] = {}
+    for key, value in values.items():
+        xml = set_cell(xml, cells[key], value)
+        if key in wrapped and isinstance(value, str):
+            texts.setdefault(int(cells[key][1:]), []).append((value, wrapped[key]))
+    for row, row_texts in texts.items():
+        xml = set_row_height(xml, row, row_height(row_texts))
+    return xml
 
 
-def _set_cell(xml: str, ref: str, value) -> str:
-    pattern = re.compile(rf'<c r="{ref}"(?P<style> s="\d+")?[^>]*?(?:/>|>.*?</c>)', re.S)
-    found = pattern.search(xml)
-    if found is None:
-        raise KeyError(f"summary cell {ref} not found")
-    style = found.group("style") or ""
-    if value is None:
-        value = "—"
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        cell = f'<c r="{ref}"{style} t="inlineStr">{_text_xml(str(value))}</c>'
-    else:
-        cell = f'<c r="{ref}"{style}><v>{repr(float(value)) if isinstance(value, float) else value}</v></c>'
-    return xml[: found.start()] + cell + xml[found.end() :]
+def _wrapped_late_cells() -> dict[str, float]:
+    """key -> column width of the late cells that wrap their text (the details, the status)."""
+    wrapped: dict[str, float] = {}
+    for key, _, kind, detail in QUALITY_ROWS + COMPARISON_ROWS:
+        if kind == "wrap_value":
+            wrapped[key] = SUMMARY_WIDTHS[1]
+        if detail:
+            wrapped[detail] = NOTE_CHARS
+    return wrapped
+
+
+# '[clean.erp.no_negative_price] erp.xlsx : 2 prix négatif(s)...' (publish.warnings_fr)
+WARNING_CHARS = 1500  # about 20 lines: a longer message would outgrow Excel's tallest row
+WARNING_LINE = re.compile(r"^\[(?P<check>[^\]]+)\]\s*(?:(?P<file>[\w.-]+\.xlsx) : )?(?P<message>.*)$", re.S)
+
+
+def _warning_cells(line: str) -> tuple[str, str, str]:
+    """(check, file to correct, message) of a warning line; the file as the HTML page names it:
+    from the message's opening, else from the check's id (clean.web.* -> web.xlsx)."""
+    found = WARNING_LINE.match(line.strip())
+    if found is None:  # not a check's warning ('et 2 autre(s)'): the message column only
+        return "", "", line.strip()
+    check, file = found["check"], found["file"]
+    parts = check.split(".")
+    if not file and len(parts) > 2 and parts[1] in ("erp", "web", "liaison"):
+        file = f"{parts[1]}.xlsx"
+    message = found["message"]
+    if len(message) > WARNING_CHARS:
+        message = message[: WARNING_CHARS - 1] + "… (message complet : rapport_qualite.html)"
+    return check, file or "", message
+
+
+def _fill_warnings_table(xml: str, rows: list[tuple[str, str, str]]) -> tuple[str, int]:
+    """Replace the warnings table's body (every row after its heading, to the end of the sheet)
+    with ``rows``, styled as its first body row; returns the first body row's number."""
+    title = re.search(rf'<row r="(\d+)"[^>]*><c r="A\d+"[^>]*><is><t>{re.escape(WARNINGS_TITLE)}</t>', xml)
+    if title is None:
+        raise KeyError("summary sheet: no warnings table")
+    first = int(title.group(1)) + 2
+    body = re.search(rf'<row r="{first}"[^>]*>.*?</row>', xml, re.S)
+    if body is None:
+        raise KeyError(f"summary sheet: warnings row {first} not found")
+    styles = dict(re.findall(r'<c r="([A-C])\d+"( s="\d+")?', body.group(0)))
+    out = []
+    for number, texts in enumerate(rows, start=first):
+        height = row_height([(texts[2], NOTE_CHARS)])
+        attrs = f' ht="{height:g}" customHeight="1"' if height else ""
+        cells = "".join(
+            f'<c r="{col}{number}"{styles.get(col, "")} t="inlineStr">{text_xml(text)}</c>'
+            if text
+            else f'<c r="{col}{number}"{styles.get(col, "")}/>'
+            for col, text in zip("ABC", texts)
+        )
+        out.append(f'<row r="{number}"{attrs}>{cells}</row>')
+    end = xml.index("</sheetData>")
+    xml = xml[: body.start()] + "".join(out) + xml[end:]
+    last = first + len(rows) - 1
+    return re.sub(r'<dimension ref="[A-Z]+\d+(?::[A-Z]+\d+)?"/>', f'<dimension ref="A1:C{last}"/>', xml, count=1), first
 
 
 def _revenue_sheet(sheet, revenue: pa.Table, total: Decimal, fmt: dict) -> None:
@@ -331,6 +419,7 @@ def _revenue_sheet(sheet, revenue: pa.Table, total: Decimal, fmt: dict) -> None:
     sheet.autofilter(0, 0, max(last, 1), len(columns) - 1)
     # Printed: landscape, one page wide, the heading repeated on every page.
     sheet.set_landscape()
+    sheet.set_paper(A4)
     sheet.fit_to_pages(1, 0)
     sheet.repeat_rows(0)
     # Ids are text on purpose (keys compared as text): no "number stored as text" warnings.
@@ -358,42 +447,6 @@ CHUNK_ROWS = 50_000
 SHEET_COMPRESSLEVEL = 1
 MONEY_COLUMNS = ("price_eur", "revenue_eur")
 QUANTITY_COLUMNS = ("quantity_sold",)
-XLS_STRMAX = 32767  # UTF-16 units: longer text is cut, as XlsxWriter does
-# XlsxWriter's escaping of text cells (xmlwriter.py), applied the same way: an existing
-# '_xHHHH_' gets its underscore escaped, then control characters become '_xHHHH_'.
-_ESCAPED_ESCAPE = re.compile("(_x[0-9a-fA-F]{4}_)")
-_CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
-_EDGE_SPACE = re.compile(r"^\s|\s$")
-# Text that needs more than '<is><t>text</t></is>' (a superset, in RE2 syntax, of every case
-# above: XML specials, control and non-characters, escape look-alikes, edge whitespace).
-_SPACE = r"[\s\pZ\x{0b}\x{1c}-\x{1f}\x{85}]"
-_SPECIAL_RE2 = (
-    r"[&<>\x{00}-\x{08}\x{0b}-\x{1f}\x{FFFE}\x{FFFF}]|_x[0-9a-fA-F]{4}_|"
-    rf"^{_SPACE}|{_SPACE}$"
-)
-
-
-def _utf16_truncate(text: str, limit: int) -> str:
-    """At most ``limit`` UTF-16 units, never splitting a character above U+FFFF."""
-    length = 0
-    for index, char in enumerate(text):
-        length += 2 if ord(char) > 0xFFFF else 1
-        if length > limit:
-            return text[:index]
-    return text
-
-
-def _text_xml(text: str) -> str:
-    """``<is><t>...</t></is>`` content of an inline string cell, as XlsxWriter writes it (but
-    always escaped: XlsxWriter passes a text shaped like '<r>...</r>' through as rich text)."""
-    if len(text) > XLS_STRMAX // 2:
-        text = _utf16_truncate(text, XLS_STRMAX)
-    text = _ESCAPED_ESCAPE.sub(r"_x005F\1", text)
-    text = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", text)
-    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
-    preserve = ' xml:space="preserve"' if _EDGE_SPACE.search(text) else ""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f"<is><t{preserve}>{text}</t></is>"
 
 
 def _join(*parts) -> pa.Array:
@@ -406,14 +459,12 @@ def _text_bodies(column: pa.Array) -> pa.Array:
     """The inline-string content of each text cell (null stays null)."""
     column = column.cast(pa.large_string())
     bodies = _join("<is><t>", column, "</t></is>")
-    special = pc.or_(
-        pc.match_substring_regex(column, _SPECIAL_RE2), pc.greater(pc.utf8_length(column), XLS_STRMAX // 2)
-    )
+    special = pc.or_(pc.match_substring_regex(column, SPECIAL_RE2), pc.greater(pc.utf8_length(column), XLS_STRMAX // 2))
     if pc.any(special).as_py():
         bodies = bodies.to_pylist()
         values = column.to_pylist()
         for i in pc.indices_nonzero(special).to_pylist():
-            bodies[i] = _text_xml(values[i])
+            bodies[i] = text_xml(values[i])
         bodies = pa.array(bodies, pa.large_string())
     return bodies
 
@@ -425,14 +476,16 @@ def _number_texts(column: pa.Array) -> pa.Array:
     return pc.cast(column, pa.large_string())
 
 
-def _rows_xml(revenue: pa.Table, styles: dict[str, int]) -> Iterator[memoryview]:
+def _rows_xml(revenue: pa.Table, styles: dict[str, int], name_width: int) -> Iterator[memoryview]:
     """The ``<row>`` elements of the product rows (sheet rows 2 to num_rows + 1), in chunks.
-    A null value writes no cell, as before; so does a column the table does not hold."""
+    A null value writes no cell, as before; so does a column the table does not hold. A row
+    whose wine name wraps is raised to the name's lines."""
     columns = list(REPORT_COLUMNS)
     for start in range(0, revenue.num_rows, CHUNK_ROWS):
         part = revenue.slice(start, CHUNK_ROWS).combine_chunks()
         numbers = pc.cast(pa.array(range(start + 2, start + 2 + part.num_rows), pa.int64()), pa.large_string())
-        pieces = ['<row r="', numbers, '">']
+        heights = _name_row_heights(part.column("product_name").combine_chunks(), name_width)
+        pieces = ['<row r="', numbers, '"', heights, ">"]
         for j, name in enumerate(columns):
             if name not in part.column_names:
                 continue
@@ -452,6 +505,17 @@ def _rows_xml(revenue: pa.Table, styles: dict[str, int]) -> Iterator[memoryview]
         _, offsets, data = rows.buffers()  # no nulls: the rows' text is one contiguous buffer
         offsets = memoryview(offsets).cast("q")  # large_string: 64-bit offsets
         yield memoryview(data)[offsets[rows.offset] : offsets[rows.offset + len(rows)]]
+
+
+def _name_row_heights(names: pa.Array, width: int) -> pa.Array:
+    """' ht="30" customHeight="1"' for a row whose name is longer than the column (sized at the
+    longest name + 2, see _name_width) and wraps, else ''."""
+    length = pc.fill_null(pc.utf8_length(names.cast(pa.large_string())), 0)
+    per_line = max(width - NAME_WRAP_SLACK, 1)
+    lines = pc.divide(pc.add(length, per_line - 1), per_line)  # integer division: the ceiling
+    points = pc.min_element_wise(pc.multiply(lines, int(LINE_HEIGHT)), int(MAX_ROW_HEIGHT))
+    raised = _join(' ht="', pc.cast(points, pa.large_string()), '" customHeight="1"')
+    return pc.if_else(pc.greater(length, width - 2), raised, pa.scalar("", pa.large_string()))
 
 
 def _splice_rows(layout: io.BytesIO, path: Path, member: str, before: str, rows: Iterator[memoryview]) -> None:
