@@ -24,6 +24,7 @@ from gate_month import (
     set_where,
     tamper_rows,
 )
+from gate_runner import run_gate
 
 
 def delete_link(*product_ids: int) -> Callable[[Where], None]:
@@ -120,3 +121,68 @@ def base_runs(tmp_path_factory):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_the_gate_fails_alone(case: Case, base_runs, tmp_path):
     assert_fails_alone(case, *run_case(case, base_runs, tmp_path))
+
+
+# The merge gates' exact findings on a few keys built in the test.
+
+
+def test_the_predicted_volume_counts_each_link_once_even_written_twice():
+    tables = {
+        "clean_erp": [{"product_id": "1", "price_eur": 5.0}, {"product_id": "2", "price_eur": 6.0}],
+        "clean_liaison": [
+            {"product_id": "1", "sku": "a"},
+            {"product_id": "1", "sku": "a"},
+            {"product_id": "2", "sku": "z"},
+        ],
+        "clean_web": [{"sku": "a", "quantity_sold": 3}],
+        "products": [{"product_id": "1", "sku": "a", "price_eur": 5.0, "quantity_sold": 3}],
+    }
+    result = run_gate("merge.products.rows_as_predicted", tables)
+    assert (result.passed, result.observed, result.expected) == (True, 1, 1)
+    tables["products"] = tables["products"] * 2  # the join fanned out on the duplicated link
+    result = run_gate("merge.products.rows_as_predicted", tables)
+    assert (result.passed, result.observed, result.expected) == (False, 2, 1)
+
+
+def test_a_product_linked_to_several_skus_counts_each_sku_once():
+    products = [{"product_id": "1", "sku": s, "price_eur": 5.0, "quantity_sold": 1} for s in ("a", "b", "a")]
+    result = run_gate("merge.products.unique_product_id", {"products": products})
+    assert [(r["product_id"], r["nombre"], sorted(r["valeurs"])) for r in result.rows] == [("1", 2, ["a", "b"])]
+
+
+def test_web_orphans_are_listed_best_sellers_first():
+    tables = {
+        "clean_web": [
+            {"sku": s, "product_name": f"Cuvée {s}", "quantity_sold": q} for s, q in (("a", 3), ("b", 7), ("c", 1))
+        ],
+        "products": [{"product_id": "1", "sku": "c"}],
+    }
+    result = run_gate("merge.orphans.web_products_without_price", tables, max_orphan_share=0.5)
+    assert [r["sku"] for r in result.rows] == ["b", "a"]
+    assert (result.passed, result.offending_count, result.observed) == (False, 2, "2 (66.7%)")
+
+
+def test_an_empty_web_export_has_no_orphan_share():
+    tables = {
+        "clean_web": "select 'a' as sku, 'x' as product_name, 1 as quantity_sold where false",
+        "products": "select 'a' as sku where false",
+    }
+    result = run_gate("merge.orphans.web_products_without_price", tables)
+    assert (result.passed, result.observed) == (True, "0 (0.0%)")
+
+
+def test_a_free_product_is_not_a_negative_price_and_every_missing_value_counts():
+    products = [
+        {"product_id": "1", "sku": "a", "price_eur": 0.0, "quantity_sold": 1},
+        {"product_id": "2", "sku": "b", "price_eur": -0.01, "quantity_sold": 1},
+    ]
+    assert [r["product_id"] for r in run_gate("merge.products.no_negative_price", {"products": products}).rows] == ["2"]
+    incomplete = [
+        {"product_id": None, "sku": "a", "price_eur": 1.0, "quantity_sold": 1},
+        {"product_id": "2", "sku": None, "price_eur": 1.0, "quantity_sold": 1},
+        {"product_id": "3", "sku": "c", "price_eur": None, "quantity_sold": 1},
+        {"product_id": "4", "sku": "d", "price_eur": 1.0, "quantity_sold": None},
+        {"product_id": "5", "sku": "e", "price_eur": 1.0, "quantity_sold": 1},
+    ]
+    result = run_gate("merge.products.no_missing_values", {"products": incomplete})
+    assert (result.passed, result.offending_count) == (False, 4)

@@ -19,6 +19,7 @@ from gate_month import (
     set_where,
     tamper_rows,
 )
+from gate_runner import run_gate
 
 
 def swap_revenue(a: str, b: str) -> Callable[[list[dict]], None]:
@@ -79,3 +80,63 @@ def base_runs(tmp_path_factory):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_the_gate_fails_alone(case: Case, base_runs, tmp_path):
     assert_fails_alone(case, *run_case(case, base_runs, tmp_path))
+
+
+# The report gates' exact findings on a few lines built in the test.
+
+
+def test_a_product_reported_twice_is_one_finding_and_a_missing_one_another():
+    products = [{"product_id": p, "price_eur": 2.0, "quantity_sold": 1} for p in ("1", "2", "3")]
+    revenue = [{"product_id": p, "revenue_eur": 2.0} for p in ("1", "1", "3", "9")]
+    result = run_gate("report.revenue.one_line_per_product", {"products": products, "revenue": revenue})
+    found = sorted((r["product_id"], r["ecart"]) for r in result.rows)
+    assert found == [("1", "en double ou en trop"), ("2", "absent du rapport"), ("9", "en double ou en trop")]
+
+
+def test_a_report_of_no_product_totals_zero():
+    tables = {
+        "products": "select '1' as product_id, 1.00::decimal(18, 2) as price_eur, 1 as quantity_sold where false",
+        "revenue": "select '1' as product_id, 1.00::decimal(18, 2) as revenue_eur where false",
+    }
+    result = run_gate("report.revenue.total_is_sum_of_lines", tables, manifest={"ca_total": "0.00"})
+    assert (result.passed, result.observed) == (True, {"rapport": "0.00", "sql": "0.00", "python": "0.00"})
+
+
+def test_each_negative_value_is_named_and_zero_is_not_negative():
+    revenue = [
+        {"product_id": "1", "price_eur": 0.0, "quantity_sold": 0, "revenue_eur": 0.0},
+        {"product_id": "2", "price_eur": -1.0, "quantity_sold": 1, "revenue_eur": 1.0},
+        {"product_id": "3", "price_eur": 1.0, "quantity_sold": -1, "revenue_eur": 1.0},
+        {"product_id": "4", "price_eur": 1.0, "quantity_sold": 1, "revenue_eur": -1.0},
+    ]
+    result = run_gate("report.revenue.no_negative_values", {"revenue": revenue})
+    assert [r["product_id"] for r in result.rows] == ["2", "3", "4"]
+
+
+def test_a_missing_workbook_is_one_finding(tmp_path):
+    revenue = [{"product_id": "1", "revenue_eur": 2.0}]
+    result = run_gate(
+        "report.workbook.matches_revenue", {"revenue": revenue}, report_xlsx=str(tmp_path / "absent.xlsx")
+    )
+    assert (result.passed, result.offending_count, result.observed) == (False, 1, "absent")
+
+
+def test_one_total_out_of_three_that_differs_is_caught():
+    products = [{"product_id": "1", "price_eur": Decimal("2.00"), "quantity_sold": 1}]
+    revenue = [{"product_id": "1", "revenue_eur": Decimal("2.00")}]
+    tables = {"products": products, "revenue": revenue}
+    result = run_gate("report.revenue.total_is_sum_of_lines", tables, manifest={"ca_total": "3.00"})
+    assert (result.passed, result.observed) == (False, {"rapport": "3.00", "sql": "2.00", "python": "2.00"})
+
+
+def test_a_workbook_of_no_line_matches_an_empty_report(tmp_path, monkeypatch):
+    """The gate's comparison alone: the workbook is read back as an empty report would be."""
+    from bottleneck_pipeline import report_workbook
+
+    (tmp_path / "rapport_ca.xlsx").write_bytes(b"")
+    monkeypatch.setattr(report_workbook, "read_back", lambda path: (0, Decimal("0.00")))
+    revenue = "select '1' as product_id, 1.00::decimal(18, 2) as revenue_eur where false"
+    result = run_gate(
+        "report.workbook.matches_revenue", {"revenue": revenue}, report_xlsx=str(tmp_path / "rapport_ca.xlsx")
+    )
+    assert (result.passed, result.expected) == (True, {"lignes": 0, "total": "0.00"})

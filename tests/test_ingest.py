@@ -13,6 +13,8 @@ from bottleneck_pipeline.failures import DataRejected
 from bottleneck_pipeline.stages.ingest import ingest_workbook
 from bottleneck_pipeline.storage import connect
 from conftest import write_workbook
+from bottleneck_pipeline.stages import ingest
+from bottleneck_pipeline.stages.ingest import check_header
 
 ERP_COLUMNS = ["product_id", "onsale_web", "price", "stock_quantity", "stock_status"]
 
@@ -429,3 +431,51 @@ def test_the_scan_reads_prefixed_xml_as_well(tmp_path):
         assert [(c.ref, c.value) for c in scan.uncomputed] == [("C6", "=C5*2")]
         assert [(c.ref, c.value) for c in scan.errors] == [("A5", "#REF!")]
         assert scan.merges == ["D4:D5"]
+
+
+# Ingest at its edges: a workbook that is not there, a header checked without its column letters,
+# a formula outside the contract columns, the reader failing after the scan.
+
+
+def test_a_missing_workbook_is_one_finding_whether_or_not_its_folder_exists(tmp_path):
+    for path in (tmp_path / "erp.xlsx", tmp_path / "no_such_folder" / "erp.xlsx"):
+        table, results = ingest_workbook(connect(), path, ERP)
+        assert table is None
+        (result,) = results
+        assert (result.id, result.passed, result.offending_count, result.observed) == (
+            "ingest.erp.file_present",
+            False,
+            1,
+            "absent",
+        )
+        assert "introuvable" in result.message
+
+
+def test_a_header_checked_without_its_column_letters_still_names_the_twin_columns():
+    results = {r.id: r for r in check_header(["product_id", "price", " PRICE", "stock_status"], ERP)}
+    twins = results["ingest.erp.unique_headers"]
+    assert (twins.passed, twins.rows) == (False, [{"colonne": "price", "en_tete": [" 'price'", " ' PRICE'"]}])
+    assert results["ingest.erp.required_columns"].observed == ["onsale_web", "stock_quantity"]
+
+
+def test_a_formula_without_value_outside_the_contract_columns_is_harmless(tmp_path):
+    def note(workbook, sheet):
+        sheet["G3"] = "=C3*2"  # no computed value, in a column the contract does not read
+
+    table, results = ingest_workbook(connect(), erp_workbook(tmp_path, GOOD_ROWS, note), ERP)
+    assert {r.id for r in results if not r.passed} <= {"ingest.erp.unexpected_columns"}
+    assert table.num_rows == 3
+
+
+def test_a_reader_failure_after_the_scan_is_an_unreadable_file(tmp_path, monkeypatch):
+    path = erp_workbook(tmp_path, GOOD_ROWS)
+
+    def broken(*args, **kwargs):
+        raise ValueError("calamine: unexpected end of sheet")
+
+    monkeypatch.setattr(ingest.fastexcel, "read_excel", broken)
+    table, results = ingest_workbook(connect(), path, ERP)
+    assert table is None
+    unreadable = [r for r in results if not r.passed]
+    assert [r.id for r in unreadable] == ["ingest.erp.file_readable"]
+    assert "calamine: unexpected end of sheet" in unreadable[0].message

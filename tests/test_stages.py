@@ -281,3 +281,59 @@ def test_extracts_read_back_exactly_with_quotes_far_down_the_file(tmp_path):
     register_extract(con, "ordinary", path)
     assert con.execute("select count(*) from ordinary").fetchone()[0] == n
     assert con.execute("select product_name from ordinary where product_id = '25000'").fetchone()[0] == names[25_000]
+
+
+# The classify and report stage functions at their edges: the default threshold, a month of one
+# wine or of none, and the CA's exact decimal type.
+
+
+def test_the_default_threshold_is_two():
+    # nine wines at 10 EUR and one at 100: its z is exactly 3, premium at the default z > 2
+    classified, _ = classify.classify(revenue_table(["10"] * 9 + ["100"]))
+    assert classified.column("is_premium").to_pylist() == [False] * 9 + [True]
+    assert classify.DEFAULT_Z_THRESHOLD == 2.0
+
+
+def test_price_statistics_of_no_wine_and_of_one_wine():
+    assert classify.price_stats(np.array([])) == classify.PriceStats(mean=0.0, std=0.0, count=0)
+    assert classify.price_stats(np.array([40.0])) == classify.PriceStats(mean=40.0, std=0.0, count=1)
+    assert classify.price_stats(np.array([10.0, 30.0])) == classify.PriceStats(mean=20.0, std=10.0, count=2)
+
+
+def test_the_ca_is_an_exact_decimal_with_two_decimals():
+    revenue = report.revenue_per_product(connect(), products_table([("1", "a", "A", Decimal("0.10"), 3)]))
+    assert revenue.schema.field("revenue_eur").type == pa.decimal128(18, 2)
+    assert revenue.column("revenue_eur").to_pylist() == [Decimal("0.30")]
+
+
+# The cleaning's removal reasons at their edges: a row is "empty" only when every column is, so a
+# row that lacks only some values is kept for the gates to name, or removed for its own reason.
+
+
+def test_an_erp_row_is_empty_only_when_every_column_is():
+    kept, removed = clean.clean_table(
+        connect(),
+        "erp",
+        erp(
+            (None, None, None, None, None),  # row 2: empty
+            ("5", None, Decimal("10.00"), None, None),  # row 3: a price and nothing else: kept
+            (None, 1, Decimal("12.00"), 3, "instock"),  # row 4: no product_id: kept, the gate names it
+            ("6", 1, None, 3, "instock"),  # row 5: no price
+        ),
+    )
+    assert kept.column("source_row").to_pylist() == [3, 4]
+    assert removed == {"empty_row": 1, "missing_price": 1}
+
+
+def test_a_web_row_with_a_sku_and_sales_but_no_type_is_not_a_product_row_rather_than_empty():
+    kept, removed = clean.clean_table(
+        connect(), "web", web(("4", 1, None, None), (None, None, None, None), ("5", 2, "product", "E"))
+    )
+    assert kept.column("sku").to_pylist() == ["5"]
+    assert removed == {"not_a_product": 1, "empty_row": 1}
+
+
+def test_a_link_without_product_id_is_kept_for_the_gate_to_name():
+    kept, removed = clean.clean_table(connect(), "liaison", links((None, "a"), (None, None), ("2", "b")))
+    assert kept.column("sku").to_pylist() == ["a", "b"]
+    assert removed == {"empty_row": 1}

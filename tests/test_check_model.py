@@ -1,0 +1,26 @@
+"""The check model: how a gate is registered and what a result keeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from bottleneck_pipeline.checks.model import ERROR, REGISTRY, Finding, evaluate, gate
+
+
+def test_a_registered_gate_keeps_its_function_and_refuses_an_unknown_severity_or_family():
+    def finding(ctx) -> Finding:
+        return Finding(12, 12, 0, "douze", [{"n": i} for i in range(12)])
+
+    try:
+        assert gate("test_model", "twelve", ERROR, "volumes", "Douze lignes.")(finding) is finding
+        (registered,) = REGISTRY["test_model"]
+        assert (registered.id, registered.severity, registered.func) == ("test_model.twelve", ERROR, finding)
+        result = evaluate(registered, finding(None))
+        assert (result.passed, result.offending_count, len(result.rows)) == (False, 12, 10)  # the first 10 rows
+        assert result.rows[-1] == {"n": 9}
+        with pytest.raises(AssertionError):
+            gate("test_model", "x", ERROR, "unknown_family", "")
+        with pytest.raises(AssertionError):
+            gate("test_model", "x", "fatal", "volumes", "")
+    finally:
+        REGISTRY.pop("test_model", None)
