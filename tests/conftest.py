@@ -66,6 +66,14 @@ def pytest_runtest_makereport(item, call):
         )
 
 
+@pytest.fixture(scope="session")
+def base_runs(tmp_path_factory):
+    """The gate cases' base months, built once per session (tests/gate_month.py)."""
+    from gate_month import base_months
+
+    return base_months(tmp_path_factory)
+
+
 @pytest.fixture
 def sample_dir() -> Path:
     return SAMPLE

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pyarrow as pa
+import pytest
 
 from bottleneck_pipeline import checks, extracts, pipeline
 from bottleneck_pipeline.checks import REGISTRY
@@ -392,3 +393,14 @@ def assert_fails_alone(case: Case, results: list[CheckResult], gated: list[str])
         assert gated == list(STAGES[STAGES.index(stage) :])
     else:
         assert result.blocking and gated[-1] == result.stage == stage_of(case.gate)
+
+
+def fails_alone_test(cases: list[Case]):
+    """The test every tests/test_gates_<stage>.py declares over its cases (the ``base_runs``
+    fixture: tests/conftest.py)."""
+
+    @pytest.mark.parametrize("case", cases, ids=[c.id for c in cases])
+    def test_the_gate_fails_alone(case: Case, base_runs, tmp_path):
+        assert_fails_alone(case, *run_case(case, base_runs, tmp_path))
+
+    return test_the_gate_fails_alone

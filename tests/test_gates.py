@@ -47,7 +47,7 @@ from bottleneck_pipeline import checks, pipeline
 from bottleneck_pipeline.checks import REGISTRY
 from bottleneck_pipeline.checks.model import ERROR, WARN, check_sql
 from conftest import REPO
-from gate_month import PERIOD, STAGES, base_months, registered_gates, stage_inputs, stage_of
+from gate_month import PERIOD, STAGES, registered_gates, stage_inputs, stage_of
 
 CASE_FILES = {
     "ingest": test_gates_ingest,
@@ -60,11 +60,6 @@ CASE_FILES = {
 CASES = [case for module in CASE_FILES.values() for case in module.CASES]
 PACKAGE = Path(bottleneck_pipeline.__file__).parent
 CHECK_FILES = sorted((PACKAGE / "sql").glob("*/checks/*.sql"))
-
-
-@pytest.fixture(scope="module")
-def base_runs(tmp_path_factory):
-    return base_months(tmp_path_factory)
 
 
 def test_the_package_under_test_is_this_checkout():

@@ -9,17 +9,7 @@ from typing import Callable
 import pytest
 
 from bottleneck_pipeline import extracts, pipeline
-from gate_month import (
-    Case,
-    Where,
-    assert_fails_alone,
-    base_months,
-    by_id,
-    cell,
-    edit_extracts,
-    on,
-    run_case,
-)
+from gate_month import Case, Where, by_id, cell, edit_extracts, fails_alone_test, on
 import pyarrow as pa
 from gate_runner import run_gate
 
@@ -117,14 +107,8 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def base_runs(tmp_path_factory):
-    return base_months(tmp_path_factory)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_the_gate_fails_alone(case: Case, base_runs, tmp_path):
-    assert_fails_alone(case, *run_case(case, base_runs, tmp_path))
+# Each case: the base month with its one defect; this gate and no other fails.
+test_the_gate_fails_alone = fails_alone_test(CASES)
 
 
 def test_the_base_month_is_classified_at_the_z_boundary(base_runs):

@@ -3,20 +3,17 @@ the lost-sales ceiling at exactly 1 % and just above, in units and in CA."""
 
 from __future__ import annotations
 
-import pytest
 
 from gate_month import (
+    Case,
     DANGLING,
     UNLINKED,
-    Case,
-    assert_fails_alone,
-    base_months,
     cell,
     clean_file,
     each,
     edit_json,
+    fails_alone_test,
     on,
-    run_case,
     set_where,
     tamper_rows,
 )
@@ -208,14 +205,8 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def base_runs(tmp_path_factory):
-    return base_months(tmp_path_factory)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_the_gate_fails_alone(case: Case, base_runs, tmp_path):
-    assert_fails_alone(case, *run_case(case, base_runs, tmp_path))
+# Each case: the base month with its one defect; this gate and no other fails.
+test_the_gate_fails_alone = fails_alone_test(CASES)
 
 
 # The clean gates' exact findings on a few rows: what they name and in which order, at the edges

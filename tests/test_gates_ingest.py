@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Callable
 
 import pyarrow as pa
-import pytest
 from openpyxl import load_workbook
 
 from bottleneck_pipeline import pipeline
@@ -16,13 +15,11 @@ from gate_month import (
     Case,
     Tables,
     Where,
-    assert_fails_alone,
-    base_months,
     cast_parquet,
     cell,
+    fails_alone_test,
     ingest_file,
     on,
-    run_case,
     set_where,
     tamper_rows,
 )
@@ -288,11 +285,5 @@ CASES = contract_cases() + [
 ]
 
 
-@pytest.fixture(scope="module")
-def base_runs(tmp_path_factory):
-    return base_months(tmp_path_factory)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_the_gate_fails_alone(case: Case, base_runs, tmp_path):
-    assert_fails_alone(case, *run_case(case, base_runs, tmp_path))
+# Each case: the base month with its one defect; this gate and no other fails.
+test_the_gate_fails_alone = fails_alone_test(CASES)

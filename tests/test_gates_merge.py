@@ -5,22 +5,19 @@ from __future__ import annotations
 
 from typing import Callable
 
-import pytest
 
 from gate_month import (
-    DANGLING,
-    UNLINKED,
     Case,
+    DANGLING,
     Tables,
+    UNLINKED,
     Where,
-    assert_fails_alone,
-    base_months,
     cell,
     clean_file,
     each,
+    fails_alone_test,
     on,
     products_file,
-    run_case,
     set_where,
     tamper_rows,
 )
@@ -113,14 +110,8 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def base_runs(tmp_path_factory):
-    return base_months(tmp_path_factory)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_the_gate_fails_alone(case: Case, base_runs, tmp_path):
-    assert_fails_alone(case, *run_case(case, base_runs, tmp_path))
+# Each case: the base month with its one defect; this gate and no other fails.
+test_the_gate_fails_alone = fails_alone_test(CASES)
 
 
 # The merge gates' exact findings on a few keys built in the test.

@@ -5,20 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Callable
 
-import pytest
 
-from gate_month import (
-    Case,
-    assert_fails_alone,
-    base_months,
-    by_id,
-    edit_json,
-    products_file,
-    revenue_file,
-    run_case,
-    set_where,
-    tamper_rows,
-)
+from gate_month import Case, by_id, edit_json, fails_alone_test, products_file, revenue_file, set_where, tamper_rows
 from gate_runner import run_gate
 
 
@@ -72,14 +60,8 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def base_runs(tmp_path_factory):
-    return base_months(tmp_path_factory)
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_the_gate_fails_alone(case: Case, base_runs, tmp_path):
-    assert_fails_alone(case, *run_case(case, base_runs, tmp_path))
+# Each case: the base month with its one defect; this gate and no other fails.
+test_the_gate_fails_alone = fails_alone_test(CASES)
 
 
 # The report gates' exact findings on a few lines built in the test.
