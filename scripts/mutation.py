@@ -38,6 +38,7 @@ import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import IO, cast
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLED, SURVIVED, TIMEOUT, EQUIVALENT = "killed", "survived", "timeout", "equivalent"
@@ -148,66 +149,70 @@ class _Finder(ast.NodeVisitor):
 
     def __init__(self, lines: list[str], skip_calls: set[str], skip_functions: set[str]):
         self.lines, self.skip_calls, self.skip_functions = lines, skip_calls, skip_functions
-        self.found: list[tuple[ast.AST, ast.AST, str]] = []
+        self.found: list[tuple[ast.expr, ast.expr, str]] = []
 
-    def add(self, node: ast.AST, mutated: ast.AST, description: str) -> None:
+    def add(self, node: ast.expr, mutated: ast.expr, description: str) -> None:  # every point is an expression
         if "no mutate" not in self.lines[node.lineno - 1]:
             self.found.append((node, mutated, description))
 
-    def visit_FunctionDef(self, node):  # decorators register gates: their text is no behaviour
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        # decorators register gates: their text is no behaviour
         if node.name not in self.skip_functions:
             for statement in node.body:
                 self.visit(statement)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
-    def visit_ClassDef(self, node):
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
         for statement in node.body:
             self.visit(statement)
 
-    def visit_Expr(self, node):  # docstrings and bare calls' messages
+    def visit_Expr(self, node: ast.Expr) -> None:  # docstrings and bare calls' messages
         if not _is_text(node.value):
             self.generic_visit(node)
 
-    def visit_AnnAssign(self, node):
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
             self.visit(node.value)
 
-    def visit_Raise(self, node):  # the exception's message is text, its class is not mutated
+    def visit_Raise(self, node: ast.Raise) -> None:  # the exception's message is text, its class is not mutated
         pass
 
-    def visit_Call(self, node):
+    def visit_Call(self, node: ast.Call) -> None:
         if _call_name(node) in self.skip_calls:
             return
         self.generic_visit(node)
 
-    def visit_JoinedStr(self, node):  # an f-string: SQL gets SQL mutations, a message nothing
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> None:  # an f-string: SQL gets SQL mutations, a message nothing
         # The whole text with "{}" for each placeholder, so that a description quotes its context.
-        pieces = [p.value if isinstance(p, ast.Constant) else "{}" for p in node.values]
+        # An f-string's constant parts always hold str (the grammar makes them so).
+        pieces = [cast(str, p.value) if isinstance(p, ast.Constant) else "{}" for p in node.values]
         text, starts = "".join(pieces), [sum(map(len, pieces[:i])) for i in range(len(pieces))]
         if not LOOKS_LIKE_SQL.search(text):
             return
         for start, end, new, description in sql_changes(text):
             index = max(i for i, at in enumerate(starts) if at <= start)
             part, offset = node.values[index], starts[index]
-            if isinstance(part, ast.Constant) and end - offset <= len(part.value):
+            if isinstance(part, ast.Constant) and end - offset <= len(pieces[index]):
                 mutated = copy.deepcopy(node)
-                value = part.value
-                mutated.values[index].value = value[: start - offset] + new + value[end - offset :]
+                value = pieces[index]  # part.value, as a str
+                mutated_part = mutated.values[index]
+                assert isinstance(mutated_part, ast.Constant)  # a deep copy of `part`
+                mutated_part.value = value[: start - offset] + new + value[end - offset :]
                 self.add(node, mutated, f"SQL {description}")
 
-    def visit_Constant(self, node):
+    def visit_Constant(self, node: ast.Constant) -> None:
         value = node.value
         if isinstance(value, bool):
             self.add(node, ast.Constant(not value), f"`{value}` -> `{not value}`")
         elif isinstance(value, (int, float)):
-            new = 1 if value == 0 else value + 1
-            self.add(node, ast.Constant(new), f"`{value!r}` -> `{new!r}`")
+            bumped = 1 if value == 0 else value + 1
+            self.add(node, ast.Constant(bumped), f"`{value!r}` -> `{bumped!r}`")
         elif isinstance(value, str) and LOOKS_LIKE_SQL.search(value):
             for start, end, new, description in sql_changes(value):
                 self.add(node, ast.Constant(value[:start] + new + value[end:]), f"SQL {description}")
 
-    def visit_Compare(self, node):
+    def visit_Compare(self, node: ast.Compare) -> None:
         for index, op in enumerate(node.ops):
             if type(op) in COMPARE_SWAP:
                 mutated = copy.deepcopy(node)
@@ -215,34 +220,34 @@ class _Finder(ast.NodeVisitor):
                 self.add(node, mutated, f"`{_op_text(node, op)}` -> `{_op_text(mutated, mutated.ops[index])}`")
         self.generic_visit(node)
 
-    def visit_BoolOp(self, node):
+    def visit_BoolOp(self, node: ast.BoolOp) -> None:
         mutated = copy.deepcopy(node)
         mutated.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
         self.add(node, mutated, "`and` -> `or`" if isinstance(node.op, ast.And) else "`or` -> `and`")
         self.generic_visit(node)
 
-    def visit_BinOp(self, node):
+    def visit_BinOp(self, node: ast.BinOp) -> None:
         if type(node.op) in BINOP_SWAP and not (_is_text(node.left) or _is_text(node.right)):
             mutated = copy.deepcopy(node)
             mutated.op = BINOP_SWAP[type(node.op)]()
             self.add(node, mutated, f"`{_op_text(node, node.op)}` -> `{_op_text(mutated, mutated.op)}`")
         self.generic_visit(node)
 
-    def visit_UnaryOp(self, node):
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
         if isinstance(node.op, (ast.Not, ast.USub)):
             self.add(node, node.operand, f"`{'not ' if isinstance(node.op, ast.Not) else '-'}` dropped")
         self.generic_visit(node)
 
-    def visit_Return(self, node):
+    def visit_Return(self, node: ast.Return) -> None:
         if node.value is not None and not (isinstance(node.value, ast.Constant) and node.value.value is None):
             self.add(node.value, ast.Constant(None), "return value -> `None`")
         self.generic_visit(node)
 
 
 def _op_text(node: ast.AST, op: ast.AST) -> str:
-    symbols = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=", ast.In: "in"}
-    symbols |= {ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not", ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}
-    return (symbols | {ast.Div: "/", ast.FloorDiv: "//"})[type(op)]
+    symbols: dict[type[ast.AST], str] = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "=="}
+    symbols |= {ast.NotEq: "!=", ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
+    return (symbols | {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//"})[type(op)]
 
 
 def python_mutants(path: str, text: str, skip_calls=(), skip_functions=()) -> list[Mutant]:
@@ -259,6 +264,7 @@ def python_mutants(path: str, text: str, skip_calls=(), skip_functions=()) -> li
 
     mutants = []
     for node, mutated, description in finder.found:
+        assert node.end_lineno is not None and node.end_col_offset is not None  # set by ast.parse
         start, end = offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset)
         source = f"{text[:start]}({ast.unparse(mutated)}){text[end:]}"
         try:
@@ -323,16 +329,19 @@ class Worker:
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
         command = [sys.executable, str(Path(__file__).resolve()), "--serve", *config["preimport"]]
         self.server = subprocess.Popen(command, cwd=self.repo, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        assert self.server.stdin is not None and self.server.stdout is not None  # both are PIPEs
+        self.requests: IO[bytes] = self.server.stdin
+        self.replies: IO[bytes] = self.server.stdout
         self.log = self.dir / "pytest.log"
 
     def pytest(self, args: list[str], timeout: float) -> dict:
         request = json.dumps({"args": args, "timeout": timeout, "log": str(self.log)}) + "\n"
-        self.server.stdin.write(request.encode())
-        self.server.stdin.flush()
-        return json.loads(self.server.stdout.readline())
+        self.requests.write(request.encode())
+        self.requests.flush()
+        return json.loads(self.replies.readline())
 
     def close(self) -> None:
-        self.server.stdin.close()
+        self.requests.close()
         self.server.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
 
