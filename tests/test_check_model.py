@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bottleneck_pipeline.checks.model import ERROR, REGISTRY, Finding, evaluate, gate
+from bottleneck_pipeline.checks.model import ERROR, REGISTRY, WARN, CheckResult, Finding, blocking, evaluate, gate
 
 
 def test_a_registered_gate_keeps_its_function_and_refuses_an_unknown_severity_or_family():
@@ -24,3 +24,17 @@ def test_a_registered_gate_keeps_its_function_and_refuses_an_unknown_severity_or
             gate("test_model", "x", "fatal", "volumes", "")
     finally:
         REGISTRY.pop("test_model", None)
+
+
+def test_blocking_keeps_the_failed_errors_only_in_their_order():
+    def result(gate_id: str, severity: str, passed: bool) -> CheckResult:
+        return CheckResult(gate_id, "clean", severity, "volumes", "", passed, 0, 0, "", 0, [])
+
+    results = [
+        result("a.error_failed", ERROR, False),
+        result("b.warning_failed", WARN, False),
+        result("c.error_passed", ERROR, True),
+        result("d.error_failed", ERROR, False),
+    ]
+    assert [r.id for r in blocking(results)] == ["a.error_failed", "d.error_failed"]
+    assert blocking(results[1:3]) == []

@@ -172,6 +172,24 @@ def test_one_price_for_every_wine_gives_z_zero_and_the_gates_say_why_nobody_is_p
     assert "écart-type nul, donc z = 0 pour chaque vin" in warning.message
 
 
+def test_one_price_for_every_wine_is_z_zero_under_a_threshold_below_one_too():
+    # std = 0 gives z = 0 (not 1): with a threshold of 0.5 the three wines stay ordinary, and a wine
+    # listed as premium among them is misplaced
+    same_price = [wine("1", 12.5, 0.0), wine("2", 12.5, 0.0), wine("3", 12.5, 0.0)]
+    ordinary = run_gate("classify.ordinary.at_or_below_threshold", extract_tables([], same_price), z_threshold=0.5)
+    assert (ordinary.passed, ordinary.offending_count) == (True, 0)
+    misplaced = extract_tables(same_price[:1], same_price[1:])
+    premium = run_gate("classify.premium.above_threshold", misplaced, z_threshold=0.5)
+    assert (premium.passed, premium.offending_count, premium.rows[0]["product_id"]) == (False, 1, "1")
+
+
+def test_a_standard_deviation_of_exactly_one_is_divided_by():
+    # prices 9 and 11: mean 10, population std exactly 1, z = -1 and +1; threshold 0.5
+    tables = extract_tables([wine("11", 11, 1.0)], [wine("9", 9, -1.0)])
+    for gate_id in ("classify.premium.above_threshold", "classify.ordinary.at_or_below_threshold"):
+        assert run_gate(gate_id, tables, z_threshold=0.5).passed, gate_id
+
+
 def test_a_single_wine_must_have_z_zero():
     for machine in (True, False):
         tables = extract_tables([], [wine("1", 40, 0.0)], machine)
@@ -221,11 +239,19 @@ def test_the_machine_form_must_match_column_by_column():
         "quantity_sold": 2,
         "revenue_eur": 60.0,
     }
-    for column, value in changes.items():  # one column differs, the others are identical
-        tables = extract_tables([wine("1", 30, 1.0)], [wine("2", 10, -1.0)])
-        tables["premium_machine"] = [wine("1", 30, 1.0) | {column: value}]
-        result = run_gate("classify.extracts.machine_form_matches", tables, machine_extracts=True)
-        assert (result.passed, result.rows) == (False, [{"product_id": "1", "fichier": "premium"}]), column
+    # one column of one wine differs, in the premium file and then in the ordinary one
+    for extract, wine_id, price, z, file_label in (
+        ("premium", "1", 30, 1.0, "premium"),
+        ("ordinary", "2", 10, -1.0, "ordinaires"),
+    ):
+        for column, value in changes.items():
+            tables = extract_tables([wine("1", 30, 1.0)], [wine("2", 10, -1.0)])
+            tables[f"{extract}_machine"] = [wine(wine_id, price, z) | {column: value}]
+            result = run_gate("classify.extracts.machine_form_matches", tables, machine_extracts=True)
+            assert (result.passed, result.rows) == (False, [{"product_id": wine_id, "fichier": file_label}]), (
+                extract,
+                column,
+            )
     tables = extract_tables([wine("1", 30, 1.0)], [wine("2", 10, -1.0)])
     tables["ordinary_machine"] = tables["premium_machine"]  # wine 2 missing, wine 1 in the wrong file
     result = run_gate("classify.extracts.machine_form_matches", tables, machine_extracts=True)
