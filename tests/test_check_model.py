@@ -16,8 +16,10 @@ def test_a_registered_gate_keeps_its_function_and_refuses_an_unknown_severity_or
         (registered,) = REGISTRY["test_model"]
         assert (registered.id, registered.severity, registered.func) == ("test_model.twelve", ERROR, finding)
         result = evaluate(registered, finding(None))
-        assert (result.passed, result.offending_count, len(result.rows)) == (False, 12, 10)  # the first 10 rows
-        assert result.rows[-1] == {"n": 9}
+        assert (result.passed, result.offending_count, len(result.rows)) == (False, 12, 12)  # the whole list
+        assert result.rows[-1] == {"n": 11}
+        many = evaluate(registered, Finding(250, 250, 0, "trop", [{"n": i} for i in range(250)]))
+        assert (many.offending_count, len(many.rows), many.rows[-1]) == (250, 200, {"n": 199})  # bounded
         with pytest.raises(AssertionError):
             gate("test_model", "x", ERROR, "unknown_family", "")
         with pytest.raises(AssertionError):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from ..storage import aggregate_row, query_rows
-from .model import MAX_ROWS, Finding
+from .model import LISTED_ROWS, MAX_ROWS, Finding
 
 
 @dataclass
@@ -44,10 +44,11 @@ class CheckContext:
 
     def offending(self, sql: str, message, observed=None, expected=0) -> Finding:
         """A check written as a query that returns the offending rows (empty = pass).
-        ``message`` may be a function of (count, first rows) to quote keys and rows."""
+        ``message`` may be a function of (count, first MAX_ROWS rows) to quote keys and rows; the
+        finding keeps up to LISTED_ROWS rows for the report's complete lists."""
         count = self.count(sql)
-        rows = query_rows(self.db, sql, limit=MAX_ROWS) if count else []
-        text = message(count, rows) if callable(message) else message
+        rows = query_rows(self.db, sql, limit=LISTED_ROWS) if count else []
+        text = message(count, rows[:MAX_ROWS]) if callable(message) else message
         return Finding(count, count if observed is None else observed, expected, text, rows)
 
 

@@ -31,7 +31,10 @@ from typing import Any, Callable
 
 ERROR = "error"
 WARN = "warn"
-MAX_ROWS = 10  # offending rows kept per check: enough to act on, small enough for an alert
+MAX_ROWS = 10  # offending rows a message or an alert quotes: enough to act on, short enough to read
+# Offending rows kept per check in the quality report and the HTML page, behind a fold: the whole
+# list of a month's defects (a real month has at most a few dozen), bounded for a broken file.
+LISTED_ROWS = 200
 
 # The five families the brief requires, plus schema (the input contract) and business rules.
 FAMILIES = ("schema", "duplicates", "missing_values", "volumes", "revenue", "zscore", "business")
@@ -118,7 +121,7 @@ def evaluate(g: Gate, finding: Finding) -> CheckResult:
         expected=finding.expected,
         message="" if passed else finding.message,
         offending_count=finding.count,
-        rows=finding.rows[:MAX_ROWS],
+        rows=finding.rows[:LISTED_ROWS],
     )
 
 
