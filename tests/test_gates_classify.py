@@ -256,6 +256,14 @@ def test_the_machine_form_must_match_column_by_column():
     tables["ordinary_machine"] = tables["premium_machine"]  # wine 2 missing, wine 1 in the wrong file
     result = run_gate("classify.extracts.machine_form_matches", tables, machine_extracts=True)
     assert result.rows == [{"product_id": "1", "fichier": "ordinaires"}, {"product_id": "2", "fichier": "ordinaires"}]
+    # wine 1 moved from premium to ordinary in machine/ only: named in both files, premium first
+    tables["premium_machine"] = extract_tables([], [wine("2", 10, -1.0)])["premium"]  # header only
+    result = run_gate("classify.extracts.machine_form_matches", tables, machine_extracts=True)
+    assert result.rows == [
+        {"product_id": "1", "fichier": "premium"},
+        {"product_id": "1", "fichier": "ordinaires"},
+        {"product_id": "2", "fichier": "ordinaires"},
+    ]
 
 
 def test_a_month_of_one_wine_is_named_in_the_no_premium_warning():
